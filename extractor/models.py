@@ -1,0 +1,223 @@
+"""The output contract of ANNOTATION_GUIDE.md as pydantic models.
+
+Validators repair what LLMs commonly get wrong (full-width digits, "5.5%" as a string,
+Chinese numerals, 左右 left in the unit) and reject what cannot be right, so every backend
+produces records that validate against the same published JSON Schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IndicatorCode = Literal[
+    "gdp", "gdp_primary", "gdp_secondary", "gdp_tertiary", "industrial_value_added",
+    "fixed_asset_investment", "retail_sales", "fiscal_revenue", "trade", "exports",
+    "foreign_investment", "resident_income", "urban_income", "rural_income", "urban_jobs",
+    "unemployment_rate", "cpi", "energy_intensity", "emissions", "grain_output",
+    "rd_intensity", "other",
+]
+TargetStatus = Literal["planned", "achieved", "estimated"]
+Measure = Literal["growth", "level", "points"]
+Comparator = Literal["about", "at_least", "at_most", "equal", "range", "qualitative"]
+CommitmentComparator = Literal["about", "at_least", "at_most", "equal", "range", "none"]
+ProjectStatus = Literal["planned", "signed", "started", "ongoing", "completed", "unknown"]
+Sector = Literal[
+    "industry", "energy", "transport", "urban_infrastructure", "agriculture",
+    "tourism_commerce", "social", "environment", "digital", "other",
+]
+Category = Literal[
+    "employment", "education", "health", "elderly_childcare", "housing", "social_security",
+    "transport", "utilities", "culture_sports", "public_safety", "other",
+]
+ReportType = Literal["work_report", "plan_report"]
+RecordType = Literal["targets", "projects", "commitments"]
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－％", "0123456789.-%")
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
+def chinese_numeral(text: str) -> int | None:
+    """Value of a Chinese numeral such as 十, 二十三, 一百零五; None if it is not one."""
+    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
+        return None
+    total, section, digit = 0, 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch == "万":
+            total += (section + digit) * 10000
+            section, digit = 0, 0
+        else:
+            section += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+    return total + section + digit
+
+
+def parse_number(value: object) -> float | int | None:
+    """Coerce an LLM's number-ish answer to a number; raise ValueError if it is not one."""
+    if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a number")
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"not a number: {value!r}")
+    text = value.translate(_FULLWIDTH).strip().replace(",", "").replace("，", "")
+    if text in {"", "null", "None", "--", "—", "无"}:
+        return None
+    text = re.sub(r"(左右|以上|以下|以内|多|余|约|%)$", "", text).strip()
+    text = re.sub(r"^(约|近|超|超过|不低于|不超过)", "", text).strip()
+    numeral = chinese_numeral(text)
+    if numeral is not None:
+        return numeral
+    try:
+        number = float(text)
+    except ValueError as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+def _clean_unit(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"unit must be text: {value!r}")
+    unit = value.translate(_FULLWIDTH).strip()
+    unit = re.sub(r"(左右|以上|以下|以内|及以上)$", "", unit).strip()
+    return unit or None
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    year: int = Field(ge=1949, le=2100, description="Year the value or status refers to.")
+    evidence: str = Field(min_length=2, description="Shortest verbatim clause supporting the record.")
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year(cls, value: object) -> object:
+        if isinstance(value, str):
+            digits = value.translate(_FULLWIDTH).strip().removesuffix("年")
+            return int(digits) if digits.isdigit() else value
+        return value
+
+
+class Target(_Record):
+    """A value stated for an economic or social indicator (guide section 2)."""
+
+    indicator: str = Field(min_length=1, description="Indicator as written, shortest form.")
+    indicator_code: IndicatorCode = "other"
+    headline: bool = False
+    status: TargetStatus
+    measure: Measure
+    value: int | float | None = None
+    value_max: int | float | None = None
+    unit: str | None = None
+    comparator: Comparator
+    qualifier: str | None = None
+
+    _number = field_validator("value", "value_max", mode="before")(lambda v: parse_number(v))
+    _unit = field_validator("unit", mode="before")(lambda v: _clean_unit(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Target:
+        if self.comparator == "qualitative":
+            self.value = self.value_max = self.unit = None
+        elif self.value is None:
+            raise ValueError("a quantified target needs a value (or comparator 'qualitative')")
+        if self.value_max is not None and self.comparator != "range":
+            self.comparator = "range"
+        if self.comparator == "range" and self.value_max is None:
+            raise ValueError("comparator 'range' needs value_max")
+        return self
+
+
+class Project(_Record):
+    """A named investment or construction undertaking (guide section 3)."""
+
+    name: str = Field(min_length=2, description="Name as written, shortest identifying form.")
+    status: ProjectStatus = "unknown"
+    investment: int | float | None = None
+    investment_unit: str | None = None
+    capacity: str | None = None
+    sector: Sector = "other"
+
+    _number = field_validator("investment", mode="before")(lambda v: parse_number(v))
+    _unit = field_validator("investment_unit", mode="before")(lambda v: _clean_unit(v))
+
+
+class Commitment(_Record):
+    """A forward-looking pledge to residents in a livelihood domain (guide section 4)."""
+
+    description: str = Field(min_length=1, description="What is pledged, without the number.")
+    category: Category = "other"
+    quantity: int | float | None = None
+    quantity_max: int | float | None = None
+    unit: str | None = None
+    comparator: CommitmentComparator = "none"
+    listed: bool = False
+
+    _number = field_validator("quantity", "quantity_max", mode="before")(lambda v: parse_number(v))
+    _unit = field_validator("unit", mode="before")(lambda v: _clean_unit(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Commitment:
+        if self.quantity is None:
+            self.comparator, self.quantity_max, self.unit = "none", None, None
+        elif self.comparator == "none":
+            self.comparator = "equal"
+        if self.quantity_max is not None:
+            self.comparator = "range"
+        return self
+
+
+class ChunkRecords(BaseModel):
+    """What one extraction call returns for one chunk: the LLM's response model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    targets: list[Target] = Field(default_factory=list)
+    projects: list[Project] = Field(default_factory=list)
+    commitments: list[Commitment] = Field(default_factory=list)
+
+    def count(self) -> int:
+        return len(self.targets) + len(self.projects) + len(self.commitments)
+
+
+RECORD_MODELS: dict[str, type[_Record]] = {
+    "targets": Target, "projects": Project, "commitments": Commitment,
+}
+
+
+class Provenance(BaseModel):
+    """Where a record's evidence was found: kept beside the record, not inside it,
+    so that report files carry exactly the guide's fields."""
+
+    span: tuple[int, int] | None = Field(description="Character span in the report's normalized text.")
+    lines: tuple[int, int] | None = Field(description="1-based source-file lines of the evidence.")
+    section: str = Field(description="Section path, headings joined by ' > '.")
+    match: Literal["exact", "normalized", "fuzzy", "ungrounded"]
+    chunk: int = Field(description="Index of the chunk the record came from.")
+
+
+class ReportOutput(BaseModel):
+    """One report's output file: guide metadata, records, and their provenance."""
+
+    source: str
+    title: str
+    lines: tuple[int, int]
+    region: str
+    report_type: ReportType
+    review_period: str
+    plan_year: int
+    targets: list[Target] = Field(default_factory=list)
+    projects: list[Project] = Field(default_factory=list)
+    commitments: list[Commitment] = Field(default_factory=list)
+    provenance: dict[RecordType, list[Provenance]] = Field(default_factory=dict)
+    report_id: str
