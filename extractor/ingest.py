@@ -188,7 +188,7 @@ _WIDTH = str.maketrans(
      "％": "%", "．": ".", "\u3000": " ", "\xa0": " ", "\u200b": "", "\ufeff": ""})
 # A run of blanks between two non-ASCII characters separates paragraphs or headings
 # (the way one-line reports keep their structure); blanks inside Latin text are kept.
-_PARAGRAPH_GAP = re.compile(r"(?<=[^\x00-\x7f])[ \t]+(?=[^\x00-\x7f])")
+_PARAGRAPH_GAP = re.compile(r"(?<=[^\x00-\x7f])[ \t]+(?=[^\x00-\x7f]|\d{4}年)")
 _NOISE_LINES = [re.compile(p) for p in (
     r"^(字号|字体大小|字体)[:：]",
     r"^[大中小\s]{3,}$",
