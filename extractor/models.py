@@ -221,3 +221,15 @@ class ReportOutput(BaseModel):
     commitments: list[Commitment] = Field(default_factory=list)
     provenance: dict[RecordType, list[Provenance]] = Field(default_factory=dict)
     report_id: str
+
+
+def schema_files() -> dict[str, str]:
+    """The published JSON Schemas, by file name: one report file, and one line of records.jsonl."""
+    import json
+
+    report = ReportOutput.model_json_schema()
+    report["$id"] = "https://extractor.local/schemas/report.schema.json"
+    chunk = ChunkRecords.model_json_schema()
+    chunk["$id"] = "https://extractor.local/schemas/chunk_records.schema.json"
+    return {name: json.dumps(schema, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+            for name, schema in (("report.schema.json", report), ("chunk_records.schema.json", chunk))}

@@ -1,0 +1,209 @@
+"""Command line: extractor run | split | eval | schema | cache.
+
+Errors a user can cause (a bad file, a bad setting) are one line on stderr and an exit
+status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .config import ConfigError, Settings, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Extract targets, projects and livelihood commitments from Chinese government reports.")
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the LLM answer cache.")
+app.add_typer(cache_app, name="cache")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(config: Optional[Path], **overrides) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+ConfigOpt = typer.Option(None, "--config", help="TOML file with settings (same names as the flags).")
+
+
+@app.command()
+def run(
+    files: list[Path] = typer.Argument(..., help="Report files: .txt, .html, .docx."),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
+    backend: Optional[str] = typer.Option(None, help="auto | rules | openai"),
+    model: Optional[str] = typer.Option(None, help="Model name (openai backend)."),
+    base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible endpoint URL."),
+    mode: Optional[str] = typer.Option(None, help="instructor mode: tools | json_schema | md_json"),
+    concurrency: Optional[int] = typer.Option(None, help="Chunks extracted at once."),
+    rpm: Optional[int] = typer.Option(None, help="Requests-per-minute limit."),
+    chunk_chars: Optional[int] = typer.Option(None, help="Chunk budget in characters."),
+    cache_dir: Optional[Path] = typer.Option(None, help="Cache directory (default ./cache)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    keep_ungrounded: bool = typer.Option(False, "--keep-ungrounded", help="Keep records whose evidence is not found."),
+    traditional: bool = typer.Option(False, "--keep-traditional", help="Do not convert to simplified characters."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Extract records from reports and write one JSON per report, records.jsonl, CSVs and run.json."""
+    from .pipeline import run as run_pipeline
+
+    settings = _settings(config, backend=backend, model=model, base_url=base_url, mode=mode,
+                         concurrency=concurrency, rpm=rpm, chunk_chars=chunk_chars, cache_dir=cache_dir,
+                         use_cache=False if no_cache else None, keep_ungrounded=keep_ungrounded or None,
+                         to_simplified=False if traditional else None)
+    if settings.resolved_backend() == "rules" and settings.backend == "auto":
+        typer.echo("no LLM configured (set --model and --base-url or OPENAI_API_KEY): using the offline rules backend",
+                   err=True)
+    try:
+        result = run_pipeline(files, settings, out)
+    except ValueError as exc:
+        _fail(str(exc))
+    for line in result.file_errors:
+        typer.echo(f"error: {line}", err=True)
+    for err in result.chunk_errors:
+        typer.echo(f"error: {err['report_id']} chunk {err['chunk']}: {err['error']}", err=True)
+    for o in result.outputs:
+        typer.echo(f"{o.report_id}\t{o.region}\t{len(o.targets)} targets\t{len(o.projects)} projects\t"
+                   f"{len(o.commitments)} commitments")
+    u = result.usage
+    typer.echo(f"{len(result.outputs)} reports -> {out}/ ({result.backend} backend, "
+               f"{result.timings['total_s']:.2f} s, {u.requests} requests, {u.cache_hits} cache hits, "
+               f"{u.prompt_tokens}+{u.completion_tokens} tokens, {result.ungrounded} ungrounded dropped, "
+               f"{len(result.file_errors) + len(result.chunk_errors)} failures)", err=True)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def split(
+    files: list[Path] = typer.Argument(..., help="Report files."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full structure as JSON."),
+    stats: bool = typer.Option(False, "--stats", help="Print ingest timing."),
+    chunk_chars: Optional[int] = typer.Option(None, help="Chunk budget in characters."),
+    traditional: bool = typer.Option(False, "--keep-traditional", help="Do not convert to simplified characters."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Show how files are read and cut: reports, metadata, sections and chunks."""
+    from .pipeline import prepare
+
+    settings = _settings(config, chunk_chars=chunk_chars, to_simplified=False if traditional else None)
+    errors: list[str] = []
+    started = time.perf_counter()
+    prepared = prepare(files, settings, errors)
+    elapsed = time.perf_counter() - started
+    for line in errors:
+        typer.echo(f"error: {line}", err=True)
+    if as_json:
+        payload = [{
+            "report_id": p.report.report_id, "source": p.report.source, "title": p.report.title,
+            "region": p.report.region, "report_type": p.report.report_type,
+            "review_period": p.report.review_period, "plan_year": p.report.plan_year, "lines": p.report.lines,
+            "sections": [{"level": s.level, "path": s.path_text, "part": s.part, "span": [s.start, s.end]}
+                         for s in p.sections],
+            "chunks": [{"index": c.index, "span": [c.start, c.end], "size": c.size, "part": c.part,
+                        "section": c.section_path} for c in p.chunks],
+        } for p in prepared]
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+    else:
+        for p in prepared:
+            r = p.report
+            typer.echo(f"{r.report_id}\t{r.title}\t{r.region}\t{r.report_type}\treview {r.review_period}\t"
+                       f"plan {r.plan_year}\tlines {r.lines[0]}-{r.lines[1]}\t{len(p.sections)} sections\t"
+                       f"{len(p.chunks)} chunks\tlargest {max((c.size for c in p.chunks), default=0)} chars")
+        typer.echo(f"{len(prepared)} reports from {len(files) - len(errors)} files", err=True)
+    if stats:
+        per = elapsed / max(1, len(prepared))
+        typer.echo(f"ingest+chunk: {elapsed:.3f} s for {len(prepared)} reports ({per * 1000:.1f} ms per report)",
+                   err=True)
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("eval")
+def eval_command(
+    gold: Path = typer.Option(..., "--gold", help="Directory (or file) of gold annotations."),
+    pred: list[Path] = typer.Option(..., "--pred", help="Run output directory; give two to compare."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write a Markdown error report here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write machine-readable scores here."),
+    reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help="Source reports (default: gold/../reports)."),
+    bootstrap: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals (0: none)."),
+) -> None:
+    """Score run outputs against gold annotations."""
+    from . import eval as evaluation
+
+    try:
+        results = [evaluation.evaluate(gold, p, reports_dir=reports_dir, bootstrap=bootstrap) for p in pred]
+    except evaluation.GoldError as exc:
+        _fail(str(exc))
+    if len(results) == 1:
+        typer.echo(evaluation.format_summary(results[0]))
+    else:
+        typer.echo(evaluation.format_comparison(results[0], results[1]))
+    if report:
+        from .output import write_atomic
+
+        write_atomic(report, evaluation.markdown_report(results[0]) if len(results) == 1
+                     else evaluation.format_comparison(results[0], results[1], markdown=True))
+        typer.echo(f"error report written to {report}", err=True)
+    if json_out:
+        from .output import write_atomic
+
+        write_atomic(json_out, json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1) + "\n")
+
+
+@app.command()
+def schema(out: Path = typer.Option(Path("schemas"), "--out", help="Directory for the JSON Schema files.")) -> None:
+    """Write the JSON Schema of the output files, generated from the pydantic models."""
+    from .output import write_atomic
+    from .models import schema_files
+
+    for name, text in schema_files().items():
+        write_atomic(out / name, text)
+        typer.echo(str(out / name))
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: Optional[Path] = typer.Option(None, help="Cache directory."),
+                config: Optional[Path] = ConfigOpt) -> None:
+    """Entries and size of the cache."""
+    import diskcache
+
+    settings = _settings(config, cache_dir=cache_dir)
+    if not settings.cache_dir.exists():
+        typer.echo(f"{settings.cache_dir}: no cache yet (0 entries)")
+        return
+    with diskcache.Cache(str(settings.cache_dir)) as cache:
+        typer.echo(f"{settings.cache_dir}: {len(cache)} entries, {cache.volume() / 1e6:.2f} MB")
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: Optional[Path] = typer.Option(None, help="Cache directory."),
+                config: Optional[Path] = ConfigOpt) -> None:
+    """Remove every cached answer."""
+    import diskcache
+
+    settings = _settings(config, cache_dir=cache_dir)
+    if not settings.cache_dir.exists():
+        typer.echo(f"{settings.cache_dir}: nothing to clear")
+        return
+    with diskcache.Cache(str(settings.cache_dir)) as cache:
+        removed = cache.clear()
+    typer.echo(f"{settings.cache_dir}: removed {removed} entries")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted: outputs already written are complete; rerun to resume from the cache", err=True)
+        sys.exit(130)

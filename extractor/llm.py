@@ -1,0 +1,145 @@
+"""The LLM backend: instructor over the official openai client, for any OpenAI-compatible URL.
+
+Two retry layers with separate jobs: instructor re-asks the model when its answer fails the
+pydantic schema (`max_retries`); tenacity retries transport faults (429 honouring
+Retry-After, 5xx, timeouts, dropped connections) with capped exponential backoff and jitter.
+Answers are cached on disk under a key that covers everything that shapes the answer
+(model, mode, prompts, schema, chunk, generation parameters, endpoint) and never the API key.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+from typing import Any
+
+import diskcache
+import instructor
+import openai
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from .chunk import Chunk
+from .config import Settings
+from .extract import Extraction, Usage
+from .models import ChunkRecords
+from .prompts import prompt_hash, render, schema_hash
+
+_MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA,
+          "md_json": instructor.Mode.MD_JSON}
+_current_usage: contextvars.ContextVar[Usage] = contextvars.ContextVar("current_usage")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Faults worth another try: rate limits, server errors, timeouts, dropped connections."""
+    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
+                        openai.InternalServerError)):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in {408, 409, 429} | set(range(500, 600))
+
+
+def retry_after_seconds(exc: BaseException | None) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _BackoffWait:
+    """Retry-After when the server gives one (capped), else exponential backoff with jitter."""
+
+    def __init__(self, cap: float):
+        self.cap = cap
+        self.exponential = wait_exponential_jitter(initial=0.5, max=cap, jitter=0.5)
+
+    def __call__(self, retry_state: Any) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        after = retry_after_seconds(exc)
+        return min(after, self.cap) if after is not None else self.exponential(retry_state)
+
+
+class ChunkFailed(RuntimeError):
+    """A chunk that could not be extracted; carries the usage spent on it."""
+
+    def __init__(self, message: str, usage: Usage):
+        super().__init__(message)
+        self.usage = usage
+
+
+class OpenAIBackend:
+    name = "openai"
+
+    def __init__(self, settings: Settings):
+        if not settings.model:
+            raise ValueError("the openai backend needs a model (--model or EXTRACTOR_MODEL)")
+        self.settings = settings
+        self.raw = openai.AsyncOpenAI(
+            api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
+            base_url=settings.base_url, timeout=settings.timeout, max_retries=0)
+        self.client = instructor.from_openai(self.raw, mode=_MODES[settings.mode])
+        self.client.on("completion:kwargs", self._on_request)
+        self.client.on("completion:response", self._on_response)
+        self.cache = diskcache.Cache(str(settings.cache_dir)) if settings.use_cache else None
+
+    @staticmethod
+    def _on_request(*args: Any, **kwargs: Any) -> None:
+        if (usage := _current_usage.get(None)) is not None:
+            usage.requests += 1
+
+    @staticmethod
+    def _on_response(response: Any) -> None:
+        usage, counted = _current_usage.get(None), getattr(response, "usage", None)
+        if usage is not None and counted is not None:
+            usage.prompt_tokens += counted.prompt_tokens or 0
+            usage.completion_tokens += counted.completion_tokens or 0
+
+    def cache_key(self, chunk: Chunk) -> str:
+        s = self.settings
+        material = {"model": s.model, "mode": s.mode, "prompt": prompt_hash(), "schema": schema_hash(ChunkRecords),
+                    "base_url": s.base_url, "temperature": s.temperature, "max_tokens": s.max_tokens,
+                    "context": chunk.context, "section": chunk.section_path, "part": chunk.part, "text": chunk.text}
+        return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    async def extract(self, chunk: Chunk) -> Extraction:
+        key = self.cache_key(chunk)
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            return Extraction(ChunkRecords.model_validate_json(hit), Usage(cache_hits=1))
+        usage = Usage()
+        _current_usage.set(usage)
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.settings.transport_retries + 1),
+                                 wait=_BackoffWait(self.settings.backoff_max),
+                                 retry=retry_if_exception(is_transient), reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        usage.retries += 1
+                    records = await self.client.chat.completions.create(
+                        model=self.settings.model, response_model=ChunkRecords, messages=render(chunk),
+                        max_retries=self.settings.max_retries, temperature=self.settings.temperature,
+                        max_tokens=self.settings.max_tokens)
+        except Exception as exc:
+            raise ChunkFailed(_describe(exc), usage) from exc
+        if self.cache is not None:
+            self.cache.set(key, records.model_dump_json())
+        return Extraction(records, usage)
+
+    async def aclose(self) -> None:
+        await self.raw.close()
+        if self.cache is not None:
+            self.cache.close()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code} from the endpoint after retries"
+    if isinstance(exc, openai.APITimeoutError):
+        return "request timed out after retries"
+    if isinstance(exc, openai.APIConnectionError):
+        return "could not connect to the endpoint after retries"
+    name = type(exc).__name__
+    if "Retry" in name or "Validation" in name:
+        return f"answer failed schema validation after re-asks ({name})"
+    return f"{name}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

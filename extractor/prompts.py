@@ -1,0 +1,56 @@
+"""Prompt templates shipped in extractor/prompts/, rendered per chunk and versioned by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+from .chunk import Chunk
+
+_PART_HINTS = {
+    "review": "review of the past period: values here are achieved or estimated",
+    "plan": "plan for the coming year: values here are planned",
+    "preamble": "opening of the report: treat values as achieved",
+}
+TEXT_OPEN, TEXT_CLOSE = "<report_text>\n", "\n</report_text>"
+
+
+@lru_cache(maxsize=None)
+def template(name: str) -> str:
+    return resources.files("extractor").joinpath(f"prompts/{name}.md").read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def prompt_hash() -> str:
+    """Content hash of all templates: part of every cache key, written to run.json."""
+    digest = hashlib.sha256()
+    for name in ("system", "user"):
+        digest.update(template(name).encode())
+    return digest.hexdigest()[:16]
+
+
+def render(chunk: Chunk) -> list[dict[str, str]]:
+    user = template("user").format(section_path=chunk.section_path or "(none)", part=chunk.part,
+                                   part_hint=_PART_HINTS[chunk.part], text=chunk.text, **chunk.context)
+    return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
+
+
+def parse_user_message(content: str) -> tuple[dict, str]:
+    """Recover (context, chunk text) from a rendered user message: used by the fake server."""
+    head, _, rest = content.partition(TEXT_OPEN)
+    text = rest.rpartition(TEXT_CLOSE)[0]
+    match = re.search(r"review period (\S+); plan year (\d+)\.", head)
+    part = re.search(r"^Part: (\w+)", head, re.M)
+    title = re.search(r"^Report: (.*) \((.*), (\w+)\);", head, re.M)
+    context = {"review_period": match.group(1) if match else "", "plan_year": int(match.group(2)) if match else 0,
+               "part": part.group(1) if part else "plan",
+               "title": title.group(1) if title else "", "region": title.group(2) if title else "",
+               "report_type": title.group(3) if title else "work_report"}
+    return context, text
+
+
+def schema_hash(model: type) -> str:
+    return hashlib.sha256(json.dumps(model.model_json_schema(), sort_keys=True).encode()).hexdigest()[:16]
