@@ -413,7 +413,7 @@ def parse_table(text: str, start: int, end: int, chunk: Chunk) -> list[Target]:
 
 
 def _is_value_cell(cell: str) -> bool:
-    return bool(re.match(r"^(-?\d|--)", cell))
+    return bool(re.fullmatch(r"-?\d+(?:\.\d+)?%?(?:左右|以内|以上|以下)?|--|-|—", cell))
 
 
 # ---------------------------------------------------------------- projects
@@ -631,7 +631,6 @@ def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitme
 def parse_achievements(text: str, start: int, end: int, chunk: Chunk, summary: bool) -> list[Target]:
     out = []
     for ss, se in segments(text, start, end):
-        sentence = text[ss:se]
         status, year = _status(chunk, text[start:se])
         for draft in parse_goals(text, ss, se):
             code, synonym = code_of(draft.indicator)
@@ -639,9 +638,7 @@ def parse_achievements(text: str, start: int, end: int, chunk: Chunk, summary: b
                 continue
             if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于|排名|位居|居全", text[draft.ev_start:draft.ev_end]):
                 continue
-            qualifier = "上半年" if "上半年" in str(chunk.context["review_period"]) + sentence[:6] and \
-                str(chunk.context["review_period"]).endswith("H1") else None
-            draft.qualifier = qualifier
+            draft.qualifier = "上半年" if str(chunk.context["review_period"]).endswith("H1") else None
             if (t := _target(draft, text, status, year, summary, 0)) is not None:
                 out.append(t)
     return out
