@@ -28,7 +28,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (4, re.compile(r"^[(（]\d{1,2}[)）]")),
     (5, re.compile(r"^(?:[一二三四五六七八九十]{1,3}是|第[一二三四五六七八九十]{1,3}[,，、]|——)")),
     # A run-in heading: a short phrase closed by 。 that opens a longer paragraph.
-    (6, re.compile(r"^(?=[^。！？；;,，、：:“”]{3,16}[。:：].{20,})")),
+    (6, re.compile(r"^(?=[^。！？；;,，、：:“”]{3,16}[。:：].{10,})")),
 ]
 _REVIEW = re.compile(r"回顾|执行情况|完成情况|总结|过去")
 _PLAN = re.compile(r"目标|计划|任务|思路|安排|工作|要求|建议|重点|措施|展望")
@@ -165,7 +165,7 @@ def _split_long(text: str, start: int, end: int, budget: int) -> list[tuple[int,
 
 
 def _cut(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
-    cuts = [start + m.start() for m in pattern.finditer(text, start, end)] + [end]
+    cuts = [m.start() for m in pattern.finditer(text, start, end)] + [end]
     spans, prev = [], start
     for cut in cuts:
         if cut > prev:

@@ -188,7 +188,7 @@ _WIDTH = str.maketrans(
      "％": "%", "．": ".", "\u3000": " ", "\xa0": " ", "\u200b": "", "\ufeff": ""})
 # A run of blanks between two non-ASCII characters separates paragraphs or headings
 # (the way one-line reports keep their structure); blanks inside Latin text are kept.
-_PARAGRAPH_GAP = re.compile(r"(?<=[^\x00-\x7f])[ \t]+(?=[^\x00-\x7f]|\d{4}年)")
+_PARAGRAPH_GAP = re.compile(r"(?:(?<=[^\x00-\x7f])|(?<=[:;,.!?)]))[ \t]+(?=[^\x00-\x7f]|\d{4}年)")
 _NOISE_LINES = [re.compile(p) for p in (
     r"^(字号|字体大小|字体)[:：]",
     r"^[大中小\s]{3,}$",
@@ -224,6 +224,8 @@ def normalize_lines(raw: list[tuple[int, str]], to_simplified: bool = True) -> l
             texts = converted
     cleaned: list[tuple[int, str]] = []
     for (line_no, _), text in zip(raw, texts):
+        if _is_noise(text.strip()):
+            continue
         for part in _PARAGRAPH_GAP.split(text):
             part = part.strip()
             if part and not _is_noise(part):
@@ -257,7 +259,7 @@ def load_document(path: Path | str, to_simplified: bool = True) -> Document:
 _TITLE = re.compile(
     r"^(关于)?[^。；;，,]{0,40}?(政府工作报告|计划执行情况[^。]{0,40}报告|计划草案[^。]{0,10}报告"
     r"|执行情况[^。]{0,40}报告)$")
-_REGION = re.compile(r"^(?:关于)?(?:\d{4}年)?([\u4e00-\u9fff]{2,6}?(?:自治州|自治县|新区|市|区|县|旗|州|盟))")
+_REGION = re.compile(r"^(?:关于)?(?:\d{4}年)?([\u4e00-\u9fff]{1,6}?(?:自治州|自治县|新区|市|区|县|旗|盟))")
 _REGION_ANYWHERE = re.compile(r"([\u4e00-\u9fff]{2,3}?(?:市|区|县|旗))")
 _GENERIC_REGIONS = re.compile(
     r"^(全|我|本|该|各|城|新|老|小|园|景|社|片|辖|湾|示范|集聚|建成|开发|上|超|都|省|国民|地)"

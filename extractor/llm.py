@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import logging
 from typing import Any
 
 import diskcache
@@ -28,10 +29,23 @@ from .prompts import prompt_hash, render, schema_hash
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA,
           "md_json": instructor.Mode.MD_JSON}
 _current_usage: contextvars.ContextVar[Usage] = contextvars.ContextVar("current_usage")
+# instructor logs every failed attempt at ERROR; failures are reported in the run's error list instead.
+logging.getLogger("instructor").setLevel(logging.CRITICAL)
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The transport error inside instructor's wrapper, if there is one."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, openai.APIError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def is_transient(exc: BaseException) -> bool:
     """Faults worth another try: rate limits, server errors, timeouts, dropped connections."""
+    exc = root_cause(exc)
     if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
                         openai.InternalServerError)):
         return True
@@ -39,7 +53,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retry_after_seconds(exc: BaseException | None) -> float | None:
-    response = getattr(exc, "response", None)
+    response = getattr(root_cause(exc), "response", None) if exc is not None else None
     value = response.headers.get("retry-after") if response is not None else None
     try:
         return float(value) if value is not None else None
@@ -133,6 +147,8 @@ class OpenAIBackend:
 
 
 def _describe(exc: BaseException) -> str:
+    cause = root_cause(exc)
+    exc = cause if isinstance(cause, openai.APIError) else exc
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code} from the endpoint after retries"
     if isinstance(exc, openai.APITimeoutError):

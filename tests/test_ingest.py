@@ -1,0 +1,122 @@
+import pytest
+
+from extractor.ingest import IngestError, load_document, normalize_lines, split_reports
+
+
+def lines(text):
+    return [t for _, t in normalize_lines(list(enumerate(text.split("\n"), 1)))]
+
+
+def test_pinyin_noise_and_spam_lines_are_removed():
+    cleaned = lines("白嫩少妇_在线观看_国产精品\n字号:\n大 中 小\n扫码使用手机浏览本页内容\n"
+                    "來源:發改局   日期: 2024-01-31\n瀏覽量:1 | | |\n體制人的免費資料庫 www.example.com\n"
+                    "國民經(jīng)濟和社會發(fā)展\n")
+    assert cleaned == ["国民经济和社会发展"]
+
+
+def test_traditional_conversion_is_optional():
+    assert lines("臨湘市經濟") == ["临湘市经济"]
+    assert [t for _, t in normalize_lines([(1, "臨湘市經濟")], to_simplified=False)] == ["臨湘市經濟"]
+
+
+def test_one_line_report_is_split_at_paragraph_gaps_and_keeps_its_line():
+    pairs = normalize_lines([(7, "各位代表: 现在我代表政府报告工作。 一、2022年工作回顾 2022年是极不平凡的一年。")])
+    assert [t for _, t in pairs] == ["各位代表:", "现在我代表政府报告工作。", "一、2022年工作回顾", "2022年是极不平凡的一年。"]
+    assert {n for n, _ in pairs} == {7}
+
+
+REPORT = ("2023年青川县政府工作报告\n各位代表:\n一、2022年工作回顾\n" + "全县经济稳中向好。" * 200 +
+          "\n二、2023年工作安排\n主要预期目标是:地区生产总值增长6%左右。\n")
+
+
+def test_gbk_docx_and_html_read_the_same_as_utf8(tmp_path):
+    utf8 = tmp_path / "r.txt"
+    utf8.write_text(REPORT, encoding="utf-8")
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes(REPORT.encode("gb18030"))
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbf" + REPORT.encode("utf-8"))
+    import docx
+
+    document = docx.Document()
+    for paragraph in REPORT.strip("\n").split("\n"):
+        document.add_paragraph(paragraph)
+    docx_path = tmp_path / "r.docx"
+    document.save(str(docx_path))
+    html = tmp_path / "r.html"
+    body = "".join(f"<p>{p}</p>\n" for p in REPORT.strip("\n").split("\n"))
+    html.write_text(f"<html><head><script>var x=1;</script></head><body><div class='nav'>首页 | 新闻</div>{body}"
+                    "<div id='footer'>版权所有</div></body></html>", encoding="utf-8")
+    expected = load_document(utf8).text
+    for path in (gbk, bom, docx_path, html):
+        assert load_document(path).text == expected, path.name
+
+
+@pytest.mark.parametrize("content, cause", [(None, "file not found"), (b"", "file is empty"),
+                                            (b"\x00\x01\x02binary" * 50, "binary")])
+def test_unreadable_files_give_one_line_errors(tmp_path, content, cause):
+    path = tmp_path / "bad.txt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(IngestError) as err:
+        load_document(path)
+    assert cause in str(err.value) and "bad.txt" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_collections_split_at_titles_and_single_reports_keep_the_whole_file(tmp_path):
+    body = "一、2022年工作回顾\n" + "全市经济平稳。" * 300 + "\n"
+    path = tmp_path / "many.txt"
+    path.write_text("广告行\n2023年甲州市政府工作报告\n" + body + "2023年乙县政府工作报告\n" + body, encoding="utf-8")
+    reports = split_reports(load_document(path))
+    assert [(r.region, r.lines) for r in reports] == [("甲州市", (2, 4)), ("乙县", (5, 7))]
+    single = tmp_path / "one.txt"
+    single.write_text("各位代表:\n" + body, encoding="utf-8")
+    (report,) = split_reports(load_document(single))
+    assert report.lines == (1, 3)
+
+
+EXPECTED = {  # source file -> (reports, first region, type, review period, plan year)
+    "000_f7dc3958b100317f.txt": (1, "清镇市", "plan_report", "2023", 2024),
+    "001_6b340ccef4bd5f14.txt": (24, "彬州市", "work_report", "2022", 2023),
+    "002_f96ed663eaa6017c.txt": (1, "临湘市", "plan_report", "2023", 2024),
+    "003_e8b3fd3235ee7de3.txt": (1, "连州市", "plan_report", "2020-H1", 2020),
+    "004_b7b4275304d54af1.txt": (1, "东昌府区", "plan_report", "2023", 2024),
+}
+
+
+def test_shared_reports_metadata(shared_reports):
+    total = 0
+    for path in shared_reports:
+        reports = split_reports(load_document(path))
+        count, region, kind, review, plan = EXPECTED[path.name]
+        assert len(reports) == count
+        assert (reports[0].region, reports[0].report_type, reports[0].review_period, reports[0].plan_year) == \
+            (region, kind, review, plan)
+        total += len(reports)
+    assert total == 28
+
+
+def test_collection_regions_match_their_titles(shared):
+    reports = split_reports(load_document(shared / "reports" / "001_6b340ccef4bd5f14.txt"))
+    assert all(r.region and r.region in r.title for r in reports)
+    assert len({r.region for r in reports}) == 24
+    assert reports[0].lines == (3, 86) and reports[-1].lines[1] == 1631
+
+
+def test_gold_metadata_agrees(shared):
+    import json
+
+    for gold_path in (shared / "gold").glob("*.json"):
+        gold = json.loads(gold_path.read_text(encoding="utf-8"))
+        reports = split_reports(load_document(shared / "reports" / gold["source"]))
+        report = next(r for r in reports if r.region == gold["region"])
+        assert (report.report_type, report.review_period, report.plan_year, list(report.lines)) == \
+            (gold["report_type"], gold["review_period"], gold["plan_year"], gold["lines"])
+
+
+def test_linxiang_is_clean_and_simplified(shared):
+    doc = load_document(shared / "reports" / "002_f96ed663eaa6017c.txt")
+    assert "(jīng)" not in doc.text and "(fā)" not in doc.text
+    for spam in ("少妇", "来源:", "浏览量", "www."):
+        assert spam not in doc.text
+    assert "国民经济" in doc.text and "國" not in doc.text
