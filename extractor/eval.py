@@ -117,11 +117,11 @@ class SourceIndex:
         key = (source, lines[0], lines[1])
         if key not in self._cache:
             path = self.reports_dir / source if self.reports_dir else None
-            raw = ""
+            text = ""
             if path and path.is_file():
                 all_lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
-                raw = "".join(all_lines[lines[0] - 1:lines[1]])
-            self._cache[key] = norm_text(raw) if raw else ""
+                text = "".join(norm_text(line) for line in all_lines[lines[0] - 1:lines[1]])
+            self._cache[key] = text
         return self._cache[key]
 
 

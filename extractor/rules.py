@@ -423,8 +423,14 @@ _INVEST = re.compile(r"(?:总投资|计划投资|投资)(?:约)?(\d+(?:\.\d+)?)(
 _LIST_TAIL = re.compile(r"等(?P<count>\d+|[一二三四五六七八九十]+)?(?:个|项|家|条|所|座)?(?P<category>[^，,。；;]{0,16}?)(?:项目|工程)?(?:建设)?$")
 
 
+_QUANTITY_END = re.compile(r"(?<!第)\d+(?:\.\d+)?(?:万|亿)?(?:公里|千米|亩|个|家|条|所|座|项|套|户|人次|人|吨|平方米|米|%|元|亿元|万元)$")
+_NOT_A_NAME = re.compile(r"^(以上|成功|项目|招商|设的|[(（])|实际|金额|进度|申报|入库|举办|%")
+
+
 def is_project_name(name: str) -> bool:
     lex = lexicon()
+    if _QUANTITY_END.search(name) or _NOT_A_NAME.search(name):
+        return False
     if not 2 <= len(name) <= 32 or re.fullmatch(r"[\d.]+.*", name) and not _CAPACITY.match(name):
         return False
     if any(w in name for w in lex.not_names) and not name.endswith(("项目", "工程")):
@@ -503,8 +509,13 @@ def _strip_list_tail(items: str) -> tuple[str, str]:
     return re.sub(r"(项目|工程)?(建设|改造提质|主体工程)?$", lambda x: x.group(1) or "", items), ""
 
 
+_ADVERB_TAIL = re.compile(r"(基本|已经|已|有序|稳步|顺利|全面|正在|加快|超额|全部|均|相继|先后|陆续|正式|总体|主体)+$")
+_INVEST_PREFIX = re.compile(r"^(?:计划|总)?投资(?:约)?\d+(?:\.\d+)?(?:亿元|万元)(?:的)?")
+
+
 def _project_name(item: str, category: str) -> str:
-    name = item.strip(" “”\"、")
+    name = _INVEST_PREFIX.sub("", item.strip(" “”\"、"))
+    name = _ADVERB_TAIL.sub("", name)
     name = re.sub(r"^(新|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序)+", "", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
     if category and not any(h in name for h in lexicon().name_heads):
