@@ -689,7 +689,10 @@ def extract_chunk(chunk: Chunk) -> ChunkRecords:
                 rest_start = ps + e
             else:
                 rest_start = ps
-            is_list = any(m in para for m in lexicon().list_markers) and _ENUM_ITEM.search(para[10:])
+            has_marker = any(m in para for m in lexicon().list_markers)
+            opens_with_item = _ENUM_ITEM.match(para) is not None
+            is_list = (has_marker and _ENUM_ITEM.search(para[10:])) or (in_list and opens_with_item)
+            in_list = has_marker or (in_list and opens_with_item)  # a 民生实事 heading announces the list
             if is_list:
                 records.commitments.extend(parse_listed(text, ps, pe, chunk))
             else:

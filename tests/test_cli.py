@@ -1,0 +1,63 @@
+import json
+import subprocess
+import sys
+
+from conftest import SAMPLE
+
+
+def extractor(*args, cwd):
+    return subprocess.run([sys.executable, "-c", "from extractor.cli import main; main()", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_run_sample_writes_every_output(tmp_path):
+    done = extractor("run", str(SAMPLE), "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "offline rules backend" in done.stderr
+    out = tmp_path / "out"
+    report = json.loads((out / "sample_report.json").read_text(encoding="utf-8"))
+    assert report["region"] == "青川县" and report["plan_year"] == 2024
+    headline = {t["indicator_code"]: t for t in report["targets"] if t["headline"] and t["status"] == "planned"}
+    assert headline["gdp"]["value"] == 6 and headline["gdp"]["comparator"] == "about"
+    assert headline["rural_income"]["value"] == 7.5
+    assert {p["name"] for p in report["projects"]} >= {"年产5万吨竹纤维新材料", "白龙湖光伏电站二期工程"}
+    assert sum(c["listed"] for c in report["commitments"]) == 4
+    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == sum(len(report[k]) for k in ("targets", "projects", "commitments"))
+    assert all(json.loads(line)["lines"] for line in lines)
+    assert (out / "targets.csv").exists() and json.loads((out / "run.json").read_text())["counts"]
+
+
+def test_bad_inputs_get_one_line_and_do_not_lose_others(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    done = extractor("run", "empty.txt", "missing.txt", str(SAMPLE), "--out", "out", cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: empty.txt: file is empty", "error: missing.txt: file not found"]
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "out" / "sample_report.json").exists()
+
+
+def test_bad_setting_is_one_line(tmp_path):
+    done = extractor("run", str(SAMPLE), "--concurrency", "0", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().startswith("error: invalid setting concurrency")
+
+
+def test_split_lists_reports(tmp_path, shared_reports):
+    done = extractor("split", *map(str, shared_reports), "--stats", cwd=tmp_path)
+    assert done.returncode == 0
+    assert len(done.stdout.strip().splitlines()) == 28
+    assert "ms per report" in done.stderr
+    as_json = json.loads(extractor("split", str(SAMPLE), "--json", cwd=tmp_path).stdout)
+    assert as_json[0]["chunks"] and as_json[0]["sections"]
+
+
+def test_rules_meet_the_dev_gold_bars(tmp_path, shared, shared_reports):
+    from extractor.eval import evaluate
+
+    assert extractor("run", *map(str, shared_reports), "--out", "out", cwd=tmp_path).returncode == 0
+    rows = evaluate(shared / "gold", tmp_path / "out", bootstrap=0).rows()
+    assert rows["headline_targets"]["f1"] >= 0.90
+    assert rows["targets"]["f1"] >= 0.60
+    assert rows["projects"]["f1"] >= 0.40
+    assert rows["commitments"]["f1"] >= 0.40
