@@ -30,6 +30,7 @@ def _encoding():
     return bpe_openai.get_encoding("o200k_base")
 
 
+@lru_cache(maxsize=64)
 def count_tokens(text: str) -> int:
     return len(_encoding().encode(text))
 
@@ -45,6 +46,7 @@ class FakeStats:
     faults: dict[str, int] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    fixed_prompt_tokens: int = 0  # system prompt and tool/schema definitions: the same for every request
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -125,10 +127,13 @@ class FakeOpenAIServer:
             answer = {"targets": [{"indicator": "x", "status": "someday", "measure": "growth",
                                    "comparator": "about", "year": "soon", "evidence": "x"}]}
         arguments = "{not json" if fault == "malformed" else json.dumps(answer, ensure_ascii=False)
-        prompt_text = json.dumps(messages, ensure_ascii=False) + json.dumps(body.get("tools", ""), ensure_ascii=False)
-        usage = {"prompt_tokens": count_tokens(prompt_text), "completion_tokens": count_tokens(arguments)}
+        fixed = [m for m in messages if m.get("role") != "user"]
+        fixed_tokens = count_tokens(json.dumps(fixed, ensure_ascii=False) + json.dumps(body.get("tools", ""), ensure_ascii=False))
+        usage = {"prompt_tokens": fixed_tokens + len(_encoding().encode(user if isinstance(user, str) else "")),
+                 "completion_tokens": len(_encoding().encode(arguments))}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         with self.stats.lock:
+            self.stats.fixed_prompt_tokens += fixed_tokens
             self.stats.prompt_tokens += usage["prompt_tokens"]
             self.stats.completion_tokens += usage["completion_tokens"]
         if body.get("tools"):

@@ -1,0 +1,1 @@
+"""Benchmarks of the extraction pipeline against the fake OpenAI-compatible server."""

@@ -1,0 +1,107 @@
+"""python -m benchmarks: throughput, tokens, cache and memory of the real pipeline.
+
+The fake server answers every request after a fixed latency with the rules backend's records
+for the chunk it receives, so the pipeline's own overhead is what separates a run from the
+physical limit: concurrency efficiency = (requests x latency) / (wall time x concurrency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import os
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from extractor.config import load_settings
+from extractor.fake_llm import FakeOpenAIServer
+from extractor.pipeline import prepare, run
+from extractor.rules import extract_chunk
+
+DEFAULT_REPORTS = Path(__file__).resolve().parent.parent.parent / "shared" / "reports"
+
+
+def _settings(server: FakeOpenAIServer, cache_dir: Path, concurrency: int, use_cache: bool):
+    return load_settings(backend="openai", model="bench-model", base_url=server.base_url, api_key="bench",
+                         cache_dir=cache_dir, use_cache=use_cache, concurrency=concurrency)
+
+
+def bench(files: list[Path], latency: float, concurrencies: list[int], out: Path | None) -> str:
+    rows: list[str] = []
+    settings = load_settings()
+    t0 = time.perf_counter()
+    prepared = prepare(files, settings, [])
+    ingest_s = time.perf_counter() - t0
+    chunks = [c for p in prepared for c in p.chunks]
+    t0 = time.perf_counter()
+    for chunk in chunks:
+        extract_chunk(chunk)
+    rules_s = time.perf_counter() - t0
+    n_reports = len(prepared)
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(latency=latency) as server:
+        tmp_path = Path(tmp)
+        for concurrency in concurrencies:
+            before = server.stats.requests
+            t0 = time.perf_counter()
+            run(files, _settings(server, tmp_path / "nocache", concurrency, False), tmp_path / "out", show_progress=False)
+            wall = time.perf_counter() - t0
+            requests = server.stats.requests - before
+            efficiency = requests * latency / (wall * concurrency)
+            rows.append(f"| {concurrency} | {requests} | {wall:.2f} | {efficiency:.3f} |")
+        stats = server.stats
+        prompt, completion, fixed = stats.prompt_tokens, stats.completion_tokens, stats.fixed_prompt_tokens
+        runs = len(concurrencies)
+        cache_dir = tmp_path / "cache"
+        run(files, _settings(server, cache_dir, 8, True), tmp_path / "out", show_progress=False)
+        before = server.stats.requests
+        t0 = time.perf_counter()
+        cached = run(files, _settings(server, cache_dir, 8, True), tmp_path / "out", show_progress=False)
+        cached_wall = time.perf_counter() - t0
+        cached_requests = server.stats.requests - before
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    text = "\n".join([
+        "# Benchmark results", "",
+        f"Run {datetime.date.today()} on {platform.node() or 'this machine'}: {platform.platform()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}. Command: `python -m benchmarks` "
+        f"({len(files)} files, {n_reports} reports, {len(chunks)} chunks, default chunk budget "
+        f"{settings.chunk_chars} characters, fake server latency {latency * 1000:.0f} ms per request).", "",
+        "## Concurrency against the fake OpenAI-compatible server", "",
+        "| concurrency | requests | wall s | efficiency |", "|---|---|---|---|", *rows, "",
+        "efficiency = (requests × latency) / (wall time × concurrency); targets ≥ 0.85 at 8, ≥ 0.7 at 32.", "",
+        "## Tokens (o200k_base, counted by the server)", "",
+        f"- prompt tokens per report: {prompt / runs / max(1, n_reports):.0f}; "
+        f"completion tokens per report: {completion / runs / max(1, n_reports):.0f}",
+        f"- fixed prompt overhead (system prompt + schema) share of prompt tokens: {fixed / max(1, prompt):.1%} "
+        "(target < 40%)", "",
+        "## Cache", "",
+        f"- second identical run: {cached_wall:.2f} s wall, {cached_requests} requests, "
+        f"{cached.usage.cache_hits} cache hits (target: 0 requests, < 3 s)", "",
+        "## Local stages", "",
+        f"- ingest + chunk of all reports: {ingest_s:.2f} s (target < 2 s)",
+        f"- rules backend over all chunks: {rules_s:.2f} s", "",
+        "## Memory", "", f"- peak RSS of the benchmark process: {peak_mb:.0f} MB (target < 500 MB)", "",
+    ])
+    if out:
+        out.write_text(text, encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path, help=f"report files (default: {DEFAULT_REPORTS}/*.txt)")
+    parser.add_argument("--latency", type=float, default=0.2, help="fake server latency per request, seconds")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "RESULTS.md")
+    args = parser.parse_args(argv)
+    files = args.files or sorted(DEFAULT_REPORTS.glob("*.txt"))
+    if not files:
+        parser.error(f"no report files given and none in {DEFAULT_REPORTS}")
+    print(bench(files, args.latency, args.concurrency, args.out))
+
+
+if __name__ == "__main__":
+    main()
