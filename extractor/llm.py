@@ -66,7 +66,7 @@ class _BackoffWait:
 
     def __init__(self, cap: float):
         self.cap = cap
-        self.exponential = wait_exponential_jitter(initial=0.5, max=cap, jitter=0.5)
+        self.exponential = wait_exponential_jitter(multiplier=0.5, max=cap, jitter=0.5)
 
     def __call__(self, retry_state: Any) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
