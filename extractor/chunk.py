@@ -35,6 +35,7 @@ _PLAN = re.compile(r"目标|计划|任务|思路|安排|工作|要求|建议|重
 _SENTENCE_END = re.compile(r"(?<=[。！？；;!?])")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])(?![\d.%])")
 _TABLE_CELL_MAX = 30
+_TABLE_MIN_CELLS = 6
 
 
 @dataclass(frozen=True)
@@ -126,23 +127,31 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _units(text: str, budget: int) -> list[tuple[int, int]]:
-    """Atomic pieces to pack: paragraphs, flattened tables kept whole, and sentences of
-    paragraphs that exceed the budget."""
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Lines of text, with each run of short cell lines (a flattened table) merged into one span."""
     lines = _line_spans(text)
-    units: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = []
     i = 0
     while i < len(lines):
         j = i
         while j < len(lines) and _is_cell(text[lines[j][0]:lines[j][1]]):
             j += 1
-        if j - i >= 6:  # a run of short cell lines is a flattened table
-            units.append((lines[i][0], lines[j - 1][1]))
+        if j - i >= _TABLE_MIN_CELLS:
+            spans.append((lines[i][0], lines[j - 1][1]))
             i = j
-            continue
-        start, end = lines[i]
-        units.extend(_split_long(text, start, end, budget))
-        i += 1
+        else:
+            spans.append(lines[i])
+            i += 1
+    return spans
+
+
+def _units(text: str, budget: int) -> list[tuple[int, int]]:
+    """Atomic pieces to pack: paragraphs, flattened tables kept whole, and sentences of
+    paragraphs that exceed the budget."""
+    units: list[tuple[int, int]] = []
+    for start, end in paragraph_spans(text):
+        is_table = "\n" in text[start:end]
+        units.extend([(start, end)] if is_table else _split_long(text, start, end, budget))
     return units
 
 

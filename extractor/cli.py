@@ -172,18 +172,24 @@ def schema(out: Path = typer.Option(Path("schemas"), "--out", help="Directory fo
         typer.echo(str(out / name))
 
 
+def _cache_dir(cache_dir: Optional[Path], config: Optional[Path]) -> Path | None:
+    """The configured cache directory, or None (after saying so) when there is no cache yet."""
+    directory = _settings(config, cache_dir=cache_dir).cache_dir
+    if not directory.exists():
+        typer.echo(f"{directory}: no cache (0 entries)")
+        return None
+    return directory
+
+
 @cache_app.command("stats")
 def cache_stats(cache_dir: Optional[Path] = typer.Option(None, help="Cache directory."),
                 config: Optional[Path] = ConfigOpt) -> None:
     """Entries and size of the cache."""
     import diskcache
 
-    settings = _settings(config, cache_dir=cache_dir)
-    if not settings.cache_dir.exists():
-        typer.echo(f"{settings.cache_dir}: no cache yet (0 entries)")
-        return
-    with diskcache.Cache(str(settings.cache_dir)) as cache:
-        typer.echo(f"{settings.cache_dir}: {len(cache)} entries, {cache.volume() / 1e6:.2f} MB")
+    if (directory := _cache_dir(cache_dir, config)) is not None:
+        with diskcache.Cache(str(directory)) as cache:
+            typer.echo(f"{directory}: {len(cache)} entries, {cache.volume() / 1e6:.2f} MB")
 
 
 @cache_app.command("clear")
@@ -192,13 +198,9 @@ def cache_clear(cache_dir: Optional[Path] = typer.Option(None, help="Cache direc
     """Remove every cached answer."""
     import diskcache
 
-    settings = _settings(config, cache_dir=cache_dir)
-    if not settings.cache_dir.exists():
-        typer.echo(f"{settings.cache_dir}: nothing to clear")
-        return
-    with diskcache.Cache(str(settings.cache_dir)) as cache:
-        removed = cache.clear()
-    typer.echo(f"{settings.cache_dir}: removed {removed} entries")
+    if (directory := _cache_dir(cache_dir, config)) is not None:
+        with diskcache.Cache(str(directory)) as cache:
+            typer.echo(f"{directory}: removed {cache.clear()} entries")
 
 
 def main() -> None:

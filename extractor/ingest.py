@@ -238,8 +238,6 @@ def load_document(path: Path | str, to_simplified: bool = True) -> Document:
     path = Path(path)
     try:
         raw = read_lines(path)
-    except IngestError:
-        raise
     except OSError as exc:
         raise IngestError(path, exc.strerror or str(exc)) from None
     lines = normalize_lines(raw, to_simplified)

@@ -52,5 +52,7 @@ def parse_user_message(content: str) -> tuple[dict, str]:
     return context, text
 
 
+@lru_cache(maxsize=None)
 def schema_hash(model: type) -> str:
+    """Hash of a response model's JSON Schema: part of every cache key, computed once per model."""
     return hashlib.sha256(json.dumps(model.model_json_schema(), sort_keys=True).encode()).hexdigest()[:16]

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from pydantic import ValidationError
 
-from .chunk import Chunk
+from .chunk import Chunk, paragraph_spans
 from .extract import Extraction
 from .models import ChunkRecords, Commitment, Project, Target, chinese_numeral
 
@@ -284,7 +284,7 @@ def _split_subjects(head: str) -> list[str]:
     return parts
 
 
-def _target(draft: Draft, text: str, status: str, year: int, headline: bool, offset: int) -> Target | None:
+def _target(draft: Draft, text: str, status: str, year: int, headline: bool) -> Target | None:
     indicator = draft.indicator[:40]
     code, _ = code_of(indicator)
     value = draft.value
@@ -323,7 +323,7 @@ def parse_headline(text: str, begin: int, end: int, status: str, year: int) -> l
             sub = text[cs:ce]
             drafts = parse_goals(text, cs, ce)
             if drafts:
-                out.extend(t for d in drafts if (t := _target(d, text, status, year, True, 0)))
+                out.extend(t for d in drafts if (t := _target(d, text, status, year, True)))
                 continue
             out.extend(_qualitative(text, cs, ce, sub, status, year))
     return out
@@ -356,7 +356,7 @@ def _qualitative(text: str, cs: int, ce: int, clause: str, status: str, year: in
             word_start -= 1
         indicator = clean_indicator(clause[word_start:pos + len(synonym)]) or synonym
         draft = Draft(indicator, None, cs, ce, qualifier=qualifier, measure=measure)
-        if (t := _target(draft, text, status, year, True, 0)) is not None:
+        if (t := _target(draft, text, status, year, True)) is not None:
             out.append(t)
     return out
 
@@ -407,7 +407,7 @@ def parse_table(text: str, start: int, end: int, chunk: Chunk) -> list[Target]:
                 measure = "growth" if re.search(r"增长", cell) else "level"
                 q = f"{qualifier},{cell}" if qualifier else cell
                 draft = Draft(indicator, None, row_start, row_start + len(name), qualifier=q, measure=measure)
-            if (t := _target(draft, text, status, year, True, 0)) is not None:
+            if (t := _target(draft, text, status, year, True)) is not None:
                 out.append(t)
     return out
 
@@ -639,7 +639,8 @@ def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitme
 
 # ---------------------------------------------------------------- achievements of the review part
 
-def parse_achievements(text: str, start: int, end: int, chunk: Chunk, summary: bool) -> list[Target]:
+def parse_achievements(text: str, start: int, end: int, chunk: Chunk) -> list[Target]:
+    """Coded whole-jurisdiction values of the review part; the caller marks the opening summary headline."""
     out = []
     for ss, se in segments(text, start, end):
         status, year = _status(chunk, text[start:se])
@@ -650,7 +651,7 @@ def parse_achievements(text: str, start: int, end: int, chunk: Chunk, summary: b
             if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于|排名|位居|居全", text[draft.ev_start:draft.ev_end]):
                 continue
             draft.qualifier = "上半年" if str(chunk.context["review_period"]).endswith("H1") else None
-            if (t := _target(draft, text, status, year, summary, 0)) is not None:
+            if (t := _target(draft, text, status, year, False)) is not None:
                 out.append(t)
     return out
 
@@ -672,7 +673,7 @@ class RulesBackend:
 def extract_chunk(chunk: Chunk) -> ChunkRecords:
     text = chunk.text
     records = ChunkRecords()
-    paragraphs = _paragraphs(text)
+    paragraphs = paragraph_spans(text)
     table_lines = [p for p in paragraphs if "\n" in text[p[0]:p[1]]]
     summary_done = False
     in_list = False
@@ -700,7 +701,7 @@ def extract_chunk(chunk: Chunk) -> ChunkRecords:
                 records.targets.extend(targets)
                 records.commitments.extend(commitments)
         else:
-            achieved = parse_achievements(text, ps, pe, chunk, summary=False)
+            achieved = parse_achievements(text, ps, pe, chunk)
             coded = {t.indicator_code for t in achieved}
             if not summary_done and len(coded) >= 3 and chunk.index <= 3:
                 for t in achieved:
@@ -709,24 +710,3 @@ def extract_chunk(chunk: Chunk) -> ChunkRecords:
             records.targets.extend(achieved)
         records.projects.extend(parse_projects(text, ps, pe, chunk))
     return records
-
-
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    """Lines, with runs of short table-cell lines merged into one paragraph."""
-    spans, pos = [], 0
-    for line in text.split("\n"):
-        spans.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    out: list[tuple[int, int]] = []
-    i = 0
-    while i < len(spans):
-        j = i
-        while j < len(spans) and 0 < spans[j][1] - spans[j][0] <= 30 and "。" not in text[spans[j][0]:spans[j][1]]:
-            j += 1
-        if j - i >= 6:
-            out.append((spans[i][0], spans[j - 1][1]))
-            i = j
-        else:
-            out.append(spans[i])
-            i += 1
-    return out
