@@ -4,14 +4,23 @@ It speaks real HTTP, answers with records that the rules backend extracts from t
 the request (so payloads have realistic sizes), reports token usage counted with o200k_base,
 and injects faults on demand: 429 with Retry-After, 500, schema-invalid answers, malformed
 JSON, and requests that hang past the client's timeout.
+
+Tests run it in a thread (`FakeOpenAIServer`); benchmarks run it in its own process
+(`FakeServerProcess`, or `python -m extractor.fake_llm`) so that its CPU work does not
+compete with the client for one interpreter lock.
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
 import json
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
+import urllib.request
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -35,9 +44,24 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode(text))
 
 
+@lru_cache(maxsize=4096)
+def _answer(user: str) -> tuple[str, int]:
+    """The rules backend's records for the chunk in a user message, as JSON, and the message's
+    token count. Memoized: a real endpoint's compute happens on its machines, not on ours."""
+    context, text = parse_user_message(user)
+    chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
+    answer = extract_chunk(chunk).model_dump(mode="json") if text else {}
+    return json.dumps(answer, ensure_ascii=False), len(_encoding().encode(user))
+
+
 def every_tenth(request_number: int) -> str | None:
     """One 429, one 500 and one schema-invalid answer in every ten requests."""
     return {3: "429", 6: "500", 9: "invalid"}.get(request_number % 10)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 drops SYNs when 32 clients connect at once
 
 
 @dataclass
@@ -49,6 +73,10 @@ class FakeStats:
     fixed_prompt_tokens: int = 0  # system prompt and tool/schema definitions: the same for every request
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def as_dict(self) -> dict:
+        with self.lock:
+            return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "lock"}
+
 
 class FakeOpenAIServer:
     """Use as a context manager; `base_url` is the URL to give the openai client."""
@@ -58,8 +86,7 @@ class FakeOpenAIServer:
         self.latency, self.faults = latency, faults or (lambda n: None)
         self.retry_after, self.hang_seconds = retry_after, hang_seconds
         self.stats = FakeStats()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -75,14 +102,26 @@ class FakeOpenAIServer:
         self._server.shutdown()
         self._server.server_close()
 
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the command-line server)."""
+        self._server.serve_forever()
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as separate writes; with Nagle's algorithm on, the body
+            # waits for the client's delayed ACK (~40 ms on Linux) on every response.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 return
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/stats"):
+                    return self._send(200, server.stats.as_dict())
+                self._send(404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
@@ -120,17 +159,18 @@ class FakeOpenAIServer:
     def completion(self, body: dict, fault: str | None) -> dict:
         messages = body.get("messages", [])
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-        context, text = parse_user_message(user if isinstance(user, str) else "")
-        chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
-        answer = extract_chunk(chunk).model_dump(mode="json") if text else {}
+        arguments, user_tokens = _answer(user if isinstance(user, str) else "")
         if fault == "invalid":
-            answer = {"targets": [{"indicator": "x", "status": "someday", "measure": "growth",
-                                   "comparator": "about", "year": "soon", "evidence": "x"}]}
-        arguments = "{not json" if fault == "malformed" else json.dumps(answer, ensure_ascii=False)
+            arguments = json.dumps({"targets": [{"indicator": "x", "status": "someday", "measure": "growth",
+                                                 "comparator": "about", "year": "soon", "evidence": "x"}]})
+        elif fault == "malformed":
+            arguments = "{not json"
+        # Fixed overhead: every message but the chunk's, and the tool or response-format schema,
+        # counted as sent on the wire (compact JSON).
         fixed = [m for m in messages if m.get("role") != "user"]
-        fixed_tokens = count_tokens(json.dumps(fixed, ensure_ascii=False) + json.dumps(body.get("tools", ""), ensure_ascii=False))
-        usage = {"prompt_tokens": fixed_tokens + len(_encoding().encode(user if isinstance(user, str) else "")),
-                 "completion_tokens": len(_encoding().encode(arguments))}
+        schema = body.get("tools") or body.get("response_format") or ""
+        fixed_tokens = count_tokens(json.dumps([fixed, schema], ensure_ascii=False, separators=(",", ":")))
+        usage = {"prompt_tokens": fixed_tokens + user_tokens, "completion_tokens": count_tokens(arguments)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         with self.stats.lock:
             self.stats.fixed_prompt_tokens += fixed_tokens
@@ -147,3 +187,49 @@ class FakeOpenAIServer:
         return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "fake"), "usage": usage,
                 "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if body.get("tools") else "stop"}]}
+
+
+class FakeServerProcess:
+    """The fake server in a child process; `stats` asks it over HTTP. No fault injection."""
+
+    def __init__(self, latency: float = 0.0):
+        self.latency = latency
+        self.base_url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> FakeServerProcess:
+        self._process = subprocess.Popen([sys.executable, "-m", "extractor.fake_llm", "--latency", str(self.latency)],
+                                         stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        self.base_url = self._process.stdout.readline().strip()
+        if not self.base_url.startswith("http"):
+            self.__exit__()
+            raise RuntimeError("the fake server process did not start")
+        return self
+
+    @property
+    def stats(self) -> FakeStats:
+        with urllib.request.urlopen(f"{self.base_url}/stats", timeout=10) as response:
+            return FakeStats(**json.load(response))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m extractor.fake_llm", description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    args = parser.parse_args(argv)
+    server = FakeOpenAIServer(latency=args.latency)
+    print(server.base_url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

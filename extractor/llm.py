@@ -10,6 +10,7 @@ Answers are cached on disk under a key that covers everything that shapes the an
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import json
 import logging
@@ -18,13 +19,14 @@ from typing import Any
 import diskcache
 import instructor
 import openai
+from pydantic import ConfigDict
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .chunk import Chunk
 from .config import Settings
 from .extract import Extraction, Usage
 from .models import ChunkRecords
-from .prompts import prompt_hash, render, schema_hash
+from .prompts import compact_schema, prompt_hash, render, schema_hash
 
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA,
           "md_json": instructor.Mode.MD_JSON}
@@ -74,6 +76,50 @@ class _BackoffWait:
         return min(after, self.cap) if after is not None else self.exponential(retry_state)
 
 
+def memoize_instructor_model_check() -> None:
+    """instructor 1.17 walks the response model's class tree seven times per request to reject
+    async validators: ~4 ms of CPU, the largest cost of a call (benchmarks/RESULTS.md). The
+    outcome depends only on the class, so remember the classes that passed; a class that
+    fails still raises on every call. Idempotent; a no-op on instructor versions without it."""
+    try:
+        from instructor.v2.core import patch as instructor_patch
+        from instructor.v2.validation import async_validators
+    except ImportError:
+        return
+    check = async_validators.reject_async_validators
+    if getattr(check, "memoized", False):
+        return
+    passed: set[Any] = set()
+
+    @functools.wraps(check)
+    def check_once(response_model: Any) -> None:
+        try:
+            if response_model in passed:
+                return
+        except TypeError:  # an unhashable annotation: check it every time
+            return check(response_model)
+        check(response_model)
+        passed.add(response_model)
+
+    check_once.memoized = True  # type: ignore[attr-defined]
+    async_validators.reject_async_validators = check_once
+    if getattr(instructor_patch, "reject_async_validators", None) is check:
+        instructor_patch.reject_async_validators = check_once
+
+
+class LLMChunkRecords(ChunkRecords, instructor.OpenAISchema):
+    """Records of the three types stated in the text; empty lists when none qualify."""
+
+    model_config = ConfigDict(title="ChunkRecords")  # the tool's name
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        # Defined once, as instructor's own schema class: instructor then skips re-wrapping the
+        # model and regenerating its schema on every call (~30 ms of CPU per request).
+        schema = super().model_json_schema(*args, **kwargs)
+        return {"title": schema["title"], **compact_schema(schema)}
+
+
 class ChunkFailed(RuntimeError):
     """A chunk that could not be extracted; carries the usage spent on it."""
 
@@ -89,6 +135,7 @@ class OpenAIBackend:
         if not settings.model:
             raise ValueError("the openai backend needs a model (--model or EXTRACTOR_MODEL)")
         self.settings = settings
+        memoize_instructor_model_check()
         self.raw = openai.AsyncOpenAI(
             api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
             base_url=settings.base_url, timeout=settings.timeout, max_retries=0)
@@ -111,7 +158,7 @@ class OpenAIBackend:
 
     def cache_key(self, chunk: Chunk) -> str:
         s = self.settings
-        material = {"model": s.model, "mode": s.mode, "prompt": prompt_hash(), "schema": schema_hash(ChunkRecords),
+        material = {"model": s.model, "mode": s.mode, "prompt": prompt_hash(), "schema": schema_hash(LLMChunkRecords),
                     "base_url": s.base_url, "temperature": s.temperature, "max_tokens": s.max_tokens,
                     "context": chunk.context, "section": chunk.section_path, "part": chunk.part, "text": chunk.text}
         return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -131,7 +178,7 @@ class OpenAIBackend:
                     if attempt.retry_state.attempt_number > 1:
                         usage.retries += 1
                     records = await self.client.chat.completions.create(
-                        model=self.settings.model, response_model=ChunkRecords, messages=render(chunk),
+                        model=self.settings.model, response_model=LLMChunkRecords, messages=render(chunk),
                         max_retries=self.settings.max_retries, temperature=self.settings.temperature,
                         max_tokens=self.settings.max_tokens)
         except Exception as exc:

@@ -52,6 +52,33 @@ def parse_user_message(content: str) -> tuple[dict, str]:
     return context, text
 
 
+_VALIDATION_ONLY = {"title", "additionalProperties", "minimum", "maximum", "minLength", "default"}
+
+
+def compact_schema(node: object, naming: bool = False) -> object:
+    """A JSON Schema cut to what guides the model: field names, types, enums, required and
+    field descriptions. Titles, bounds and defaults only serve validation, which pydantic does
+    on our side (a failure is re-asked), yet they cost prompt tokens on every call."""
+    if isinstance(node, list):
+        return [compact_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if naming:  # keys of `properties` / `$defs` are names, not schema keywords
+        return {key: compact_schema(value) for key, value in node.items()}
+    out = {key: compact_schema(value, naming=key in {"properties", "$defs"})
+           for key, value in node.items() if key not in _VALIDATION_ONLY}
+    variants = out.get("anyOf", [])
+    if variants and all(isinstance(v, dict) and set(v) == {"type"} for v in variants):
+        types = [v["type"] for v in out.pop("anyOf")]
+        if "number" in types and "integer" in types:
+            types.remove("integer")
+        out["type"] = types if len(types) > 1 else types[0]
+    if "$defs" in out:  # the system prompt defines each record type; its docstring adds nothing
+        for definition in out["$defs"].values():
+            definition.pop("description", None)
+    return out
+
+
 @lru_cache(maxsize=None)
 def schema_hash(model: type) -> str:
     """Hash of a response model's JSON Schema: part of every cache key, computed once per model."""

@@ -113,3 +113,45 @@ def test_prompt_change_misses_the_cache(tmp_path, monkeypatch):
         monkeypatch.setattr(llm, "prompt_hash", lambda: "changed")
         run([SAMPLE], s, tmp_path / "out", show_progress=False)
         assert server.stats.requests == 2 * first
+
+
+def test_the_model_is_shown_a_compact_schema_and_pydantic_still_validates():
+    from extractor.llm import LLMChunkRecords
+    from extractor.prompts import compact_schema
+
+    schema = LLMChunkRecords.model_json_schema()
+    text = json.dumps(schema)
+    assert schema["title"] == "ChunkRecords" and schema["properties"].keys() == {"targets", "projects", "commitments"}
+    for noise in ('"minimum"', '"minLength"', '"additionalProperties"', '"default"', '"anyOf"'):
+        assert noise not in text
+    target = schema["$defs"]["Target"]["properties"]
+    assert target["value"]["type"] == ["number", "null"] and "gdp" in target["indicator_code"]["enum"]
+    # a property that happens to be called "title" is a name, not a keyword to drop
+    assert compact_schema({"properties": {"title": {"title": "Title", "type": "string"}}}) == \
+        {"properties": {"title": {"type": "string"}}}
+    with pytest.raises(ValueError):
+        LLMChunkRecords.model_validate({"targets": [{"indicator": "x", "status": "planned", "measure": "growth",
+                                                     "comparator": "about", "year": 1800, "evidence": "xx", "value": 1}]})
+
+
+def test_async_validator_check_is_memoized_only_for_models_that_pass():
+    from instructor.v2.validation import async_validators
+    from pydantic import BaseModel
+
+    from extractor.llm import LLMChunkRecords, memoize_instructor_model_check
+
+    class Bad(BaseModel):
+        name: str
+
+        @async_validators.async_field_validator("name")
+        async def check(cls, value):
+            return value
+
+    memoize_instructor_model_check()
+    memoize_instructor_model_check()  # idempotent
+    check = async_validators.reject_async_validators
+    assert check.memoized
+    for _ in range(2):
+        check(LLMChunkRecords)
+        with pytest.raises(ValueError, match="async validators"):
+            check(Bad)
