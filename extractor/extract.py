@@ -74,28 +74,35 @@ class RateLimiter:
             await asyncio.sleep(delay)
 
 
-async def extract_all(chunks: list[Chunk], backend: Backend, settings: Settings,
-                      on_done: Callable[[ChunkOutcome], None] | None = None) -> list[ChunkOutcome]:
-    """Extract every chunk; a failing chunk becomes an outcome with its error, never an exception."""
-    semaphore = asyncio.Semaphore(settings.concurrency)
-    limiter = RateLimiter(settings.rpm)
+class ChunkExtractor:
+    """Runs chunks through a backend under one concurrency bound (and optional requests-per-
+    minute limit) shared by every report of the run, so that a report's chunks can start as
+    soon as its file is read while other reports' chunks are in flight."""
 
-    async def one(chunk: Chunk) -> ChunkOutcome:
-        async with semaphore:
-            await limiter.wait()
+    def __init__(self, backend: Backend, settings: Settings,
+                 on_done: Callable[[ChunkOutcome], None] | None = None):
+        self.backend, self.on_done = backend, on_done
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._limiter = RateLimiter(settings.rpm)
+
+    async def extract(self, chunk: Chunk) -> ChunkOutcome:
+        """One chunk's outcome; a failure becomes the outcome's error, never an exception."""
+        async with self._semaphore:
+            await self._limiter.wait()
             started = time.perf_counter()
             try:
-                result = await backend.extract(chunk)
+                result = await self.backend.extract(chunk)
                 outcome = ChunkOutcome(chunk, result.records, result.usage)
             except Exception as exc:  # one chunk's failure must not lose the others
                 outcome = ChunkOutcome(chunk, None, getattr(exc, "usage", Usage()),
                                        error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
             outcome.seconds = time.perf_counter() - started
-        if on_done:
-            on_done(outcome)
+        if self.on_done:
+            self.on_done(outcome)
         return outcome
 
-    return list(await asyncio.gather(*(one(c) for c in chunks)))
+    async def extract_many(self, chunks: list[Chunk]) -> list[ChunkOutcome]:
+        return list(await asyncio.gather(*(self.extract(c) for c in chunks)))
 
 
 def make_backend(settings: Settings) -> Backend:

@@ -57,11 +57,13 @@ def flat_rows(output: ReportOutput) -> list[dict]:
     return rows
 
 
-def write_outputs(out_dir: Path, outputs: list[ReportOutput], run_info: dict) -> None:
+def write_report(out_dir: Path, output: ReportOutput) -> None:
+    write_atomic(out_dir / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
+
+
+def write_run_files(out_dir: Path, outputs: list[ReportOutput], run_info: dict) -> None:
+    """The files that span the run: records.jsonl, one CSV per record type, run.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for output in outputs:
-        write_atomic(out_dir / f"{output.report_id}.json",
-                     json.dumps(output.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n")
     rows = [row for output in outputs for row in flat_rows(output)]
     write_atomic(out_dir / "records.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     for kind in KINDS:
