@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     mode: Literal["tools", "json_schema", "md_json"] = Field(
         "tools", description="instructor mode: what structured output the server supports.")
     temperature: float = Field(0.0, ge=0, le=2)
-    max_tokens: int = Field(4096, gt=0)
+    max_tokens: int = Field(8192, gt=0, description="Answer budget: a dense 4,000-character chunk can need ~7,500.")
     max_retries: int = Field(2, ge=0, le=10, description="instructor re-asks after a validation failure.")
     transport_retries: int = Field(5, ge=0, le=20, description="tenacity attempts for 429/5xx/timeouts.")
     backoff_max: float = Field(30.0, gt=0, description="Cap in seconds of one backoff wait.")
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     concurrency: int = Field(8, ge=1, le=256)
     rpm: int | None = Field(None, gt=0, description="Requests-per-minute limit, if the endpoint has one.")
 
-    chunk_chars: int = Field(2000, ge=200, le=50000, description="Chunk budget in characters.")
+    chunk_chars: int = Field(4000, ge=200, le=50000, description="Chunk budget in characters (~3,200 tokens).")
     to_simplified: bool = Field(True, description="Convert traditional to simplified characters.")
 
     cache_dir: Path = Path("cache")

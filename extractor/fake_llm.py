@@ -45,18 +45,18 @@ def count_tokens(text: str) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _answer(user: str) -> tuple[str, int]:
-    """The rules backend's records for the chunk in a user message, as JSON, and the message's
-    token count. Memoized: a real endpoint's compute happens on its machines, not on ours."""
+def _answer(user: str) -> tuple[str, int, int]:
+    """The rules backend's records for the chunk in a user message, as JSON; the message's
+    token count; and its report text's. Memoized: a real endpoint computes on its own machines."""
     context, text = parse_user_message(user)
     chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
     answer = extract_chunk(chunk).model_dump(mode="json") if text else {}
-    return json.dumps(answer, ensure_ascii=False), len(_encoding().encode(user))
+    return json.dumps(answer, ensure_ascii=False), len(_encoding().encode(user)), len(_encoding().encode(text))
 
 
-def every_tenth(request_number: int) -> str | None:
-    """One 429, one 500 and one schema-invalid answer in every ten requests."""
-    return {3: "429", 6: "500", 9: "invalid"}.get(request_number % 10)
+def one_of_each(request_number: int) -> str | None:
+    """A 429, a 500 and a schema-invalid answer, at the 3rd, 6th and 9th request."""
+    return {3: "429", 6: "500", 9: "invalid"}.get(request_number)
 
 
 class _Server(ThreadingHTTPServer):
@@ -70,7 +70,7 @@ class FakeStats:
     faults: dict[str, int] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    fixed_prompt_tokens: int = 0  # system prompt and tool/schema definitions: the same for every request
+    report_text_tokens: int = 0  # the chunk's own text; the rest of a prompt is overhead
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def as_dict(self) -> dict:
@@ -159,21 +159,21 @@ class FakeOpenAIServer:
     def completion(self, body: dict, fault: str | None) -> dict:
         messages = body.get("messages", [])
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-        arguments, user_tokens = _answer(user if isinstance(user, str) else "")
+        arguments, user_tokens, text_tokens = _answer(user if isinstance(user, str) else "")
         if fault == "invalid":
             arguments = json.dumps({"targets": [{"indicator": "x", "status": "someday", "measure": "growth",
                                                  "comparator": "about", "year": "soon", "evidence": "x"}]})
         elif fault == "malformed":
             arguments = "{not json"
-        # Fixed overhead: every message but the chunk's, and the tool or response-format schema,
-        # counted as sent on the wire (compact JSON).
-        fixed = [m for m in messages if m.get("role") != "user"]
+        # The same for every request: every message but the chunk's, and the tool or
+        # response-format schema, counted as sent on the wire (compact JSON).
+        others = [m for m in messages if m.get("role") != "user"]
         schema = body.get("tools") or body.get("response_format") or ""
-        fixed_tokens = count_tokens(json.dumps([fixed, schema], ensure_ascii=False, separators=(",", ":")))
+        fixed_tokens = count_tokens(json.dumps([others, schema], ensure_ascii=False, separators=(",", ":")))
         usage = {"prompt_tokens": fixed_tokens + user_tokens, "completion_tokens": count_tokens(arguments)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         with self.stats.lock:
-            self.stats.fixed_prompt_tokens += fixed_tokens
+            self.stats.report_text_tokens += text_tokens
             self.stats.prompt_tokens += usage["prompt_tokens"]
             self.stats.completion_tokens += usage["completion_tokens"]
         if body.get("tools"):

@@ -10,11 +10,6 @@ from importlib import resources
 
 from .chunk import Chunk
 
-_PART_HINTS = {
-    "review": "review of the past period: values here are achieved or estimated",
-    "plan": "plan for the coming year: values here are planned",
-    "preamble": "opening of the report: treat values as achieved",
-}
 TEXT_OPEN, TEXT_CLOSE = "<report_text>\n", "\n</report_text>"
 
 
@@ -34,7 +29,7 @@ def prompt_hash() -> str:
 
 def render(chunk: Chunk) -> list[dict[str, str]]:
     user = template("user").format(section_path=chunk.section_path or "(none)", part=chunk.part,
-                                   part_hint=_PART_HINTS[chunk.part], text=chunk.text, **chunk.context)
+                                   text=chunk.text, **chunk.context)
     return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
 
 
@@ -52,13 +47,14 @@ def parse_user_message(content: str) -> tuple[dict, str]:
     return context, text
 
 
-_VALIDATION_ONLY = {"title", "additionalProperties", "minimum", "maximum", "minLength", "default"}
+# Titles, bounds and defaults only serve validation, which pydantic does on our side (a failure
+# is re-asked); descriptions repeat the system prompt. All cost prompt tokens on every call.
+_NOT_FOR_THE_MODEL = {"title", "description", "additionalProperties", "minimum", "maximum", "minLength",
+                      "default"}
 
 
 def compact_schema(node: object, naming: bool = False) -> object:
-    """A JSON Schema cut to what guides the model: field names, types, enums, required and
-    field descriptions. Titles, bounds and defaults only serve validation, which pydantic does
-    on our side (a failure is re-asked), yet they cost prompt tokens on every call."""
+    """A JSON Schema cut to what the model needs: field names, types, enums and required."""
     if isinstance(node, list):
         return [compact_schema(item) for item in node]
     if not isinstance(node, dict):
@@ -66,16 +62,15 @@ def compact_schema(node: object, naming: bool = False) -> object:
     if naming:  # keys of `properties` / `$defs` are names, not schema keywords
         return {key: compact_schema(value) for key, value in node.items()}
     out = {key: compact_schema(value, naming=key in {"properties", "$defs"})
-           for key, value in node.items() if key not in _VALIDATION_ONLY}
+           for key, value in node.items() if key not in _NOT_FOR_THE_MODEL}
     variants = out.get("anyOf", [])
     if variants and all(isinstance(v, dict) and set(v) == {"type"} for v in variants):
         types = [v["type"] for v in out.pop("anyOf")]
         if "number" in types and "integer" in types:
             types.remove("integer")
         out["type"] = types if len(types) > 1 else types[0]
-    if "$defs" in out:  # the system prompt defines each record type; its docstring adds nothing
-        for definition in out["$defs"].values():
-            definition.pop("description", None)
+    if "enum" in out:  # the values say the type
+        out.pop("type", None)
     return out
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from extractor.config import load_settings
-from extractor.fake_llm import FakeOpenAIServer, every_tenth
+from extractor.fake_llm import FakeOpenAIServer, one_of_each
 from extractor.pipeline import run
 from extractor.rules import extract_chunk
 from extractor.chunk import make_chunks
@@ -40,16 +40,18 @@ def test_answers_in_every_mode_match_the_rules(tmp_path, mode):
 
 def test_faults_are_retried_and_no_chunk_is_lost(tmp_path, shared):
     report = shared / "reports" / "000_f7dc3958b100317f.txt"
-    with FakeOpenAIServer(faults=every_tenth) as server:
-        first = run([report], settings(server, tmp_path), tmp_path / "out", show_progress=False)
-        chunks = len(make_chunks(split_reports(load_document(report))[0]))
+    budget = 1000  # small chunks: enough requests for each fault to occur
+    with FakeOpenAIServer(faults=one_of_each) as server:
+        first = run([report], settings(server, tmp_path, chunk_chars=budget), tmp_path / "out", show_progress=False)
+        chunks = len(make_chunks(split_reports(load_document(report))[0], budget))
+        assert chunks >= 10
         assert first.chunk_errors == []
         assert server.stats.faults == {"429": 1, "500": 1, "invalid": 1}
         # every chunk once, plus one retry per 429/500 and one re-ask for the invalid answer
         assert server.stats.requests == chunks + 3 == first.usage.requests
         assert first.usage.retries == 2
         before = server.stats.requests
-        second = run([report], settings(server, tmp_path), tmp_path / "out2", show_progress=False)
+        second = run([report], settings(server, tmp_path, chunk_chars=budget), tmp_path / "out2", show_progress=False)
         assert server.stats.requests == before and second.usage.cache_hits == chunks
     a = json.loads((tmp_path / "out" / "000_f7dc3958b100317f.json").read_text(encoding="utf-8"))
     b = json.loads((tmp_path / "out2" / "000_f7dc3958b100317f.json").read_text(encoding="utf-8"))
