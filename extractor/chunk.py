@@ -12,6 +12,7 @@ schema, ~1,200 tokens) a minority of the tokens sent.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -110,10 +111,12 @@ def build_sections(report: Report) -> list[Section]:
     return sections
 
 
+_START = operator.attrgetter("start")
+
+
 def section_at(sections: list[Section], offset: int) -> Section | None:
     """The deepest section containing offset."""
-    starts = [s.start for s in sections]
-    i = bisect.bisect_right(starts, offset) - 1
+    i = bisect.bisect_right(sections, offset, key=_START) - 1
     while i >= 0:
         if sections[i].start <= offset < sections[i].end:
             return sections[i]

@@ -44,14 +44,23 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode(text))
 
 
+@dataclass(frozen=True)
+class _Answer:
+    arguments: str  # the rules backend's records for the chunk, as JSON
+    user_tokens: int
+    text_tokens: int  # the chunk's report text alone
+    completion_tokens: int
+
+
 @lru_cache(maxsize=4096)
-def _answer(user: str) -> tuple[str, int, int]:
-    """The rules backend's records for the chunk in a user message, as JSON; the message's
-    token count; and its report text's. Memoized: a real endpoint computes on its own machines."""
+def _answer(user: str) -> _Answer:
+    """The answer to a user message, and its token counts. Memoized: a real endpoint computes
+    on its own machines, and this server shares the benchmark's two cores with the client."""
     context, text = parse_user_message(user)
     chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
-    answer = extract_chunk(chunk).model_dump(mode="json") if text else {}
-    return json.dumps(answer, ensure_ascii=False), len(_encoding().encode(user)), len(_encoding().encode(text))
+    arguments = json.dumps(extract_chunk(chunk).model_dump(mode="json") if text else {}, ensure_ascii=False)
+    encode = _encoding().encode
+    return _Answer(arguments, len(encode(user)), len(encode(text)), len(encode(arguments)))
 
 
 def one_of_each(request_number: int) -> str | None:
@@ -159,21 +168,23 @@ class FakeOpenAIServer:
     def completion(self, body: dict, fault: str | None) -> dict:
         messages = body.get("messages", [])
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-        arguments, user_tokens, text_tokens = _answer(user if isinstance(user, str) else "")
+        answer = _answer(user if isinstance(user, str) else "")
+        arguments, completion_tokens = answer.arguments, answer.completion_tokens
         if fault == "invalid":
             arguments = json.dumps({"targets": [{"indicator": "x", "status": "someday", "measure": "growth",
                                                  "comparator": "about", "year": "soon", "evidence": "x"}]})
+            completion_tokens = count_tokens(arguments)
         elif fault == "malformed":
-            arguments = "{not json"
+            arguments, completion_tokens = "{not json", 3
         # The same for every request: every message but the chunk's, and the tool or
         # response-format schema, counted as sent on the wire (compact JSON).
         others = [m for m in messages if m.get("role") != "user"]
         schema = body.get("tools") or body.get("response_format") or ""
         fixed_tokens = count_tokens(json.dumps([others, schema], ensure_ascii=False, separators=(",", ":")))
-        usage = {"prompt_tokens": fixed_tokens + user_tokens, "completion_tokens": count_tokens(arguments)}
+        usage = {"prompt_tokens": fixed_tokens + answer.user_tokens, "completion_tokens": completion_tokens}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         with self.stats.lock:
-            self.stats.report_text_tokens += text_tokens
+            self.stats.report_text_tokens += answer.text_tokens
             self.stats.prompt_tokens += usage["prompt_tokens"]
             self.stats.completion_tokens += usage["completion_tokens"]
         if body.get("tools"):

@@ -57,22 +57,39 @@ def flat_rows(output: ReportOutput) -> list[dict]:
     return rows
 
 
-def write_report(out_dir: Path, output: ReportOutput) -> None:
-    write_atomic(out_dir / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
+def _csv_fields(kind: str) -> list[str]:
+    return ["report_id", "source", "region", *RECORD_MODELS[kind].model_fields, "lines", "section", "match"]
 
 
-def write_run_files(out_dir: Path, outputs: list[ReportOutput], run_info: dict) -> None:
-    """The files that span the run: records.jsonl, one CSV per record type, run.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = [row for output in outputs for row in flat_rows(output)]
-    write_atomic(out_dir / "records.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    for kind in KINDS:
-        fields = ["report_id", "source", "region", *RECORD_MODELS[kind].model_fields, "lines", "section", "match"]
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            if row["type"] == kind:
-                writer.writerow({**row, "lines": "-".join(map(str, row["lines"] or []))})
-        write_atomic(out_dir / f"{kind}.csv", "\ufeff" + buffer.getvalue())  # BOM: Excel reads UTF-8
-    write_atomic(out_dir / "run.json", json.dumps(run_info, ensure_ascii=False, indent=1) + "\n")
+class RunWriter:
+    """Writes each report's file as soon as the report is done and renders its lines of the
+    run-wide files then, so that finishing the run only joins text: the end of a run is not
+    spent serializing thousands of records."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self._jsonl: dict[str, str] = {}
+        self._csv: dict[str, dict[str, str]] = {}
+
+    def add(self, output: ReportOutput) -> None:
+        write_atomic(self.out_dir / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
+        rows = flat_rows(output)
+        self._jsonl[output.report_id] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        self._csv[output.report_id] = {}
+        for kind in KINDS:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=_csv_fields(kind), extrasaction="ignore")
+            writer.writerows({**row, "lines": "-".join(map(str, row["lines"] or []))}
+                             for row in rows if row["type"] == kind)
+            self._csv[output.report_id][kind] = buffer.getvalue()
+
+    def finish(self, outputs: list[ReportOutput], run_info: dict) -> None:
+        """records.jsonl, one CSV per record type (in input order), and run.json."""
+        ids = [output.report_id for output in outputs]
+        write_atomic(self.out_dir / "records.jsonl", "".join(self._jsonl[i] for i in ids))
+        for kind in KINDS:
+            header = io.StringIO()
+            csv.DictWriter(header, fieldnames=_csv_fields(kind)).writeheader()
+            body = "".join(self._csv[i][kind] for i in ids)
+            write_atomic(self.out_dir / f"{kind}.csv", "\ufeff" + header.getvalue() + body)  # BOM: Excel reads UTF-8
+        write_atomic(self.out_dir / "run.json", json.dumps(run_info, ensure_ascii=False, indent=1) + "\n")

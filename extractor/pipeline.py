@@ -25,7 +25,7 @@ from .ground import EvidenceLocator, ground
 from .ingest import IngestError, Report, load_document, split_reports
 from .merge import merge
 from .models import ReportOutput
-from .output import report_output, write_report, write_run_files
+from .output import RunWriter, report_output
 
 
 @dataclass
@@ -115,51 +115,69 @@ async def run_async(paths: list[Path], settings: Settings, backend: Backend | No
 
     async def finish(item: Prepared) -> ReportOutput:
         outcomes = await extractor.extract_many(item.chunks)
-        t0 = time.perf_counter()
-        output = _ground_and_merge(item, outcomes, settings, result)
-        timings["ground_merge_s"] += time.perf_counter() - t0
-        if on_report:
-            on_report(output)
+        for outcome in outcomes:
+            result.usage.add(outcome.usage)
+            if outcome.error:
+                result.chunk_errors.append({"report_id": outcome.chunk.report_id, "chunk": outcome.chunk.index,
+                                            "section": outcome.chunk.section_path, "error": outcome.error})
+        # In a thread, like reading: the loop stays free to answer the requests in flight.
+        output, dropped, seconds = await asyncio.to_thread(_ground_and_merge, item, outcomes, settings, on_report)
+        timings["ground_merge_s"] += seconds
+        result.ungrounded += dropped
         return output
 
-    tasks: list[asyncio.Task[ReportOutput]] = []
+    tasks: dict[int, list[asyncio.Task[ReportOutput]]] = {}
+    errors: dict[int, str] = {}
     try:
         with progress.bar or contextlib.nullcontext():
-            for path in paths:
+            # Smallest files first: their chunks fill the request slots at once, while a large
+            # collection is still being read.
+            for index in sorted(range(len(paths)), key=lambda i: _size(paths[i])):
                 t0 = time.perf_counter()
-                try:
-                    prepared = prepare_file(path, settings)
+                try:  # in a thread: the loop keeps serving responses while a large file is read
+                    prepared = await asyncio.to_thread(prepare_file, paths[index], settings)
                 except IngestError as exc:
-                    result.file_errors.append(str(exc))
+                    errors[index] = str(exc)
                     continue
                 finally:
                     timings["ingest_chunk_s"] += time.perf_counter() - t0
                 progress.add(sum(len(item.chunks) for item in prepared))
-                tasks.extend(asyncio.create_task(finish(item)) for item in prepared)
+                tasks[index] = [asyncio.create_task(finish(item)) for item in prepared]
                 await asyncio.sleep(0)  # let the new chunks' requests go out before reading on
-            result.outputs = list(await asyncio.gather(*tasks))
+            result.outputs = list(await asyncio.gather(*(t for i in sorted(tasks) for t in tasks[i])))
+            order = {output.report_id: n for n, output in enumerate(result.outputs)}
+            result.chunk_errors.sort(key=lambda e: (order[e["report_id"]], e["chunk"]))
+            result.file_errors = [errors[i] for i in sorted(errors)]
     finally:
-        for task in tasks:
+        for task in (t for file_tasks in tasks.values() for t in file_tasks):
             task.cancel()
         await backend.aclose()
     result.timings = {**timings, "total_s": time.perf_counter() - started}
     return result
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported when the file is read
+        return 0
+
+
 def _ground_and_merge(item: Prepared, outcomes: list[ChunkOutcome], settings: Settings,
-                      result: RunResult) -> ReportOutput:
+                      on_report: Callable[[ReportOutput], None] | None) -> tuple[ReportOutput, int, float]:
+    """One report's output, how many records were dropped as ungrounded, and the seconds spent."""
+    started = time.perf_counter()
     locator = EvidenceLocator(item.report, item.sections, settings.fuzzy_threshold)
-    grounded = []
+    grounded, dropped = [], 0
     for outcome in outcomes:
-        result.usage.add(outcome.usage)
-        if outcome.error:
-            result.chunk_errors.append({"report_id": outcome.chunk.report_id, "chunk": outcome.chunk.index,
-                                        "section": outcome.chunk.section_path, "error": outcome.error})
-        elif outcome.records is not None:
-            records, dropped = ground(locator, outcome.chunk, outcome.records, settings.keep_ungrounded)
+        if outcome.records is not None:
+            records, lost = ground(locator, outcome.chunk, outcome.records, settings.keep_ungrounded)
             grounded.extend(records)
-            result.ungrounded += dropped
-    return report_output(item.report, merge(grounded))
+            dropped += lost
+    output = report_output(item.report, merge(grounded))
+    if on_report:
+        on_report(output)
+    return output, dropped, time.perf_counter() - started
 
 
 def run_info(result: RunResult, settings: Settings, paths: list[Path]) -> dict:
@@ -184,7 +202,7 @@ def run_info(result: RunResult, settings: Settings, paths: list[Path]) -> dict:
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
         show_progress: bool | None = None) -> RunResult:
     """Run and write: each report file as soon as it is done, the run-wide files at the end."""
-    result = asyncio.run(run_async(paths, settings, backend, show_progress,
-                                   on_report=lambda output: write_report(out_dir, output)))
-    write_run_files(out_dir, result.outputs, run_info(result, settings, paths))
+    writer = RunWriter(out_dir)
+    result = asyncio.run(run_async(paths, settings, backend, show_progress, on_report=writer.add))
+    writer.finish(result.outputs, run_info(result, settings, paths))
     return result
