@@ -5,6 +5,8 @@ for the chunk it receives, so the pipeline's own overhead is what separates a ru
 physical limit: concurrency efficiency = (requests x latency) / (wall time x concurrency).
 The server runs in its own process and memoizes its answers (a real endpoint computes on its
 own machines); one untimed warm-up run fills that memo and pays the client's imports.
+The same requests sent by the openai SDK alone, and by bare HTTP, show what the machine and
+the client libraries allow at each concurrency.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime
 import os
 import platform
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -32,8 +35,45 @@ def _settings(server: FakeServerProcess, cache_dir: Path, concurrency: int, use_
                          cache_dir=cache_dir, use_cache=use_cache, concurrency=concurrency)
 
 
-def bench(files: list[Path], latency: float, concurrencies: list[int], out: Path | None) -> str:
+async def _send_all(base_url: str, bodies: list[dict], concurrency: int, sdk: bool) -> float:
+    """Wall time to send every request body at a concurrency, by the openai SDK or bare HTTP."""
+    import httpx2  # the openai SDK's HTTP library
+    import openai
+
+    semaphore = asyncio.Semaphore(concurrency)
+    sdk_client = openai.AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0) if sdk else None
+    http_client = httpx2.AsyncClient(base_url=base_url, timeout=60)
+
+    async def send(body: dict) -> None:
+        async with semaphore:
+            if sdk_client is not None:
+                await sdk_client.chat.completions.create(**body)
+            else:
+                (await http_client.post("/chat/completions", json=body)).raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(send(body) for body in bodies))
+    wall = time.perf_counter() - started
+    await http_client.aclose()
+    if sdk_client is not None:
+        await sdk_client.close()
+    return wall
+
+
+def _request_bodies(chunks: list) -> list[dict]:
+    from extractor.llm import LLMChunkRecords
+    from extractor.prompts import render
+
+    tool = {"type": "function", "function": LLMChunkRecords.openai_schema}
+    return [{"model": "bench-model", "messages": render(c), "tools": [tool],
+             "tool_choice": {"type": "function", "function": {"name": tool["function"]["name"]}}} for c in chunks]
+
+
+def bench(files: list[Path], latency: float, concurrencies: list[int], out: Path | None,
+          repeat: int = 3) -> str:
     rows: list[str] = []
+    limits: list[str] = []
+    pipeline_efficiency: dict[int, float] = {}
     settings = load_settings()
     t0 = time.perf_counter()
     prepared = prepare(files, settings, [])
@@ -50,18 +90,31 @@ def bench(files: list[Path], latency: float, concurrencies: list[int], out: Path
             show_progress=False)
         before = server.stats
         for concurrency in concurrencies:
-            requests_before = server.stats.requests
-            t0, cpu0 = time.perf_counter(), time.process_time()
-            run(files, _settings(server, tmp_path / "nocache", concurrency, False), tmp_path / "out", show_progress=False)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-            requests = server.stats.requests - requests_before
-            efficiency = requests * latency / (wall * concurrency)
-            rows.append(f"| {concurrency} | {requests} | {wall:.2f} | {efficiency:.3f} | {cpu / requests * 1000:.1f} |")
+            walls, cpus = [], []
+            for _ in range(repeat):
+                requests_before = server.stats.requests
+                t0, cpu0 = time.perf_counter(), time.process_time()
+                run(files, _settings(server, tmp_path / "nocache", concurrency, False), tmp_path / "out",
+                    show_progress=False)
+                walls.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - cpu0)
+                requests = server.stats.requests - requests_before
+            wall = statistics.median(walls)
+            efficiency = pipeline_efficiency[concurrency] = requests * latency / (wall * concurrency)
+            rows.append(f"| {concurrency} | {requests} | {wall:.2f} ({min(walls):.2f}–{max(walls):.2f}) | "
+                        f"{efficiency:.3f} | {statistics.median(cpus) / requests * 1000:.1f} |")
         after = server.stats
+        bodies = _request_bodies(chunks)
+        for concurrency in concurrencies:
+            sdk, http = (statistics.median(asyncio.run(_send_all(server.base_url, bodies, concurrency, sdk))
+                                           for _ in range(repeat)) for sdk in (True, False))
+            limits.append(f"| {concurrency} | {pipeline_efficiency[concurrency]:.3f} | "
+                          f"{len(bodies) * latency / (sdk * concurrency):.3f} | "
+                          f"{len(bodies) * latency / (http * concurrency):.3f} |")
         prompt = after.prompt_tokens - before.prompt_tokens
         completion = after.completion_tokens - before.completion_tokens
         text_tokens = after.report_text_tokens - before.report_text_tokens
-        runs = len(concurrencies)
+        runs = len(concurrencies) * repeat
         cache_dir = tmp_path / "cache"
         run(files, _settings(server, cache_dir, 8, True), tmp_path / "out", show_progress=False)
         before = server.stats.requests
@@ -77,9 +130,14 @@ def bench(files: list[Path], latency: float, concurrencies: list[int], out: Path
         f"({len(files)} files, {n_reports} reports, {len(chunks)} chunks, default chunk budget "
         f"{settings.chunk_chars} characters, fake server latency {latency * 1000:.0f} ms per request).", "",
         "## Concurrency against the fake OpenAI-compatible server", "",
-        "| concurrency | requests | wall s | efficiency | client CPU ms per request |", "|---|---|---|---|---|", *rows, "",
+        f"| concurrency | requests | wall s, median of {repeat} (range) | efficiency | client CPU ms per request |",
+        "|---|---|---|---|---|", *rows, "",
         "efficiency = (requests × latency) / (wall time × concurrency); targets ≥ 0.85 at 8, ≥ 0.7 at 32. "
         "Client CPU counts the whole run (ingest, extraction calls, grounding, writing) per request.", "",
+        "What the machine allows: the same requests sent without the pipeline, by the openai SDK alone "
+        "(no instructor, no reading, grounding or writing) and by bare HTTP (httpx), against the same server "
+        f"(efficiency, median of {repeat}).", "",
+        "| concurrency | pipeline | openai SDK alone | bare HTTP |", "|---|---|---|---|", *limits, "",
         "## Tokens (o200k_base, counted by the server)", "",
         f"- prompt tokens per report: {prompt / runs / max(1, n_reports):.0f}; "
         f"completion tokens per report: {completion / runs / max(1, n_reports):.0f}",
@@ -104,12 +162,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("files", nargs="*", type=Path, help=f"report files (default: {DEFAULT_REPORTS}/*.txt)")
     parser.add_argument("--latency", type=float, default=0.2, help="fake server latency per request, seconds")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per concurrency; the median counts")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "RESULTS.md")
     args = parser.parse_args(argv)
     files = args.files or sorted(DEFAULT_REPORTS.glob("*.txt"))
     if not files:
         parser.error(f"no report files given and none in {DEFAULT_REPORTS}")
-    print(bench(files, args.latency, args.concurrency, args.out))
+    print(bench(files, args.latency, args.concurrency, args.out, args.repeat))
 
 
 if __name__ == "__main__":
