@@ -140,25 +140,24 @@ def eval_command(
 ) -> None:
     """Score run outputs against gold annotations."""
     from . import eval as evaluation
+    from .output import write_atomic
 
     try:
         results = [evaluation.evaluate(gold, p, reports_dir=reports_dir, bootstrap=bootstrap) for p in pred]
     except evaluation.GoldError as exc:
         _fail(str(exc))
+    # Files first: a closed stdout (`| head`) must not cost the written results.
+    if report:
+        write_atomic(report, evaluation.markdown_report(results[0]) if len(results) == 1
+                     else evaluation.format_comparison(results[0], results[1], markdown=True))
+    if json_out:
+        write_atomic(json_out, json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1) + "\n")
     if len(results) == 1:
         typer.echo(evaluation.format_summary(results[0]))
     else:
         typer.echo(evaluation.format_comparison(results[0], results[1]))
     if report:
-        from .output import write_atomic
-
-        write_atomic(report, evaluation.markdown_report(results[0]) if len(results) == 1
-                     else evaluation.format_comparison(results[0], results[1], markdown=True))
         typer.echo(f"error report written to {report}", err=True)
-    if json_out:
-        from .output import write_atomic
-
-        write_atomic(json_out, json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1) + "\n")
 
 
 @app.command()
