@@ -29,9 +29,6 @@ from .chunk import Chunk
 from .prompts import parse_user_message
 from .rules import extract_chunk
 
-FAULTS = ("429", "500", "invalid", "malformed", "hang")
-
-
 @lru_cache(maxsize=1)
 def _encoding():
     import bpe_openai
