@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     rpm: int | None = Field(None, gt=0, description="Requests-per-minute limit, if the endpoint has one.")
 
     chunk_chars: int = Field(4000, ge=200, le=50000, description="Chunk budget in characters (~3,200 tokens).")
-    to_simplified: bool = Field(True, description="Convert traditional to simplified characters.")
+    to_simplified: bool = Field(True, description="Convert text written in traditional characters to simplified.")
+    max_file_mb: float = Field(200.0, gt=0, description="Larger input files are refused (guards memory).")
 
     cache_dir: Path = Path("cache")
     use_cache: bool = True

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from .ingest import normalize_lines
+from .ingest import normalize_lines, to_simplified_text
 from .models import RECORD_MODELS
 
 MATCH_THRESHOLD = 0.5
@@ -101,7 +101,7 @@ def load_dir(path: Path, validate: bool) -> list[tuple[Path, dict]]:
 @lru_cache(maxsize=65536)
 def norm_text(text: str) -> str:
     """Text as compared: simplified, no pinyin, half-width, without spaces and punctuation."""
-    cleaned = normalize_lines([(1, text)], to_simplified=True)
+    cleaned = normalize_lines([(1, to_simplified_text(text))], to_simplified=False)
     joined = "".join(t for _, t in cleaned) if cleaned else ""
     return re.sub(r"[\s\u3000,，.。;；:：、!！?？\"“”'‘’()（）《》<>\[\]【】\-—]", "", joined)
 

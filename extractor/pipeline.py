@@ -75,7 +75,7 @@ def _fewer_gc_pauses() -> Iterator[None]:
 def prepare_file(path: Path, settings: Settings) -> list[Prepared]:
     """Ingest and chunk one file (it may hold many reports); raises IngestError."""
     prepared = []
-    for report in split_reports(load_document(path, settings.to_simplified)):
+    for report in split_reports(load_document(path, settings.to_simplified, max_bytes=int(settings.max_file_mb * 1e6))):
         sections = build_sections(report)
         prepared.append(Prepared(report, sections, make_chunks(report, settings.chunk_chars, sections)))
     return prepared

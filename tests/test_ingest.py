@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from extractor.ingest import IngestError, load_document, normalize_lines, split_reports
@@ -120,3 +122,126 @@ def test_linxiang_is_clean_and_simplified(shared):
     for spam in ("少妇", "来源:", "浏览量", "www."):
         assert spam not in doc.text
     assert "国民经济" in doc.text and "國" not in doc.text
+
+
+# ---------------------------------------------------------------- no silent loss in reading (issue 10)
+
+def test_report_sentences_that_mention_web_words_are_kept():
+    sentence = "全年改造老旧小区30个,开通“清镇政务”微信小程序。"
+    assert lines(f"{sentence}\n请加微信abc123\n扫码使用手机浏览本页内容\n") == [sentence]
+
+
+def test_a_one_line_report_with_the_site_header_keeps_its_text():
+    line = ("体制人的免费资料库 请点击:www.example.com 2023年某县政府工作报告 各位代表: "
+            "一、2022年工作回顾 全县地区生产总值增长5%。新建学校3所。")
+    assert lines(line) == ["2023年某县政府工作报告", "各位代表:", "一、2022年工作回顾",
+                           "全县地区生产总值增长5%。新建学校3所。"]
+
+
+# Lines of the shared reports that hold a number and are chrome (publication date, view counter).
+SHARED_CHROME_WITH_NUMBERS = {
+    ("002_f96ed663eaa6017c.txt", "来源:发改局   日期: 2024-01-31 11:24"),
+    ("002_f96ed663eaa6017c.txt", "浏览量:1 | | | |"),
+    ("003_e8b3fd3235ee7de3.txt", "来源:连州市发展和改革局 发布时间:2021-03-05 18:05:28 字体大小: 浏览次数:-"),
+}
+
+
+def test_no_sentence_with_a_number_is_dropped_from_the_shared_reports(shared_reports):
+    from extractor.ingest import read_lines
+
+    removed = set()
+    for path in shared_reports:
+        dropped: list = []
+        normalize_lines(read_lines(path), dropped=dropped)
+        removed |= {(path.name, text) for _, text in dropped if any(ch.isdigit() for ch in text)}
+        assert len(dropped) <= 6, (path.name, dropped)
+    assert removed <= SHARED_CHROME_WITH_NUMBERS, removed - SHARED_CHROME_WITH_NUMBERS
+
+
+def test_simplified_text_is_not_converted_but_traditional_text_is(shared):
+    zhuhai = load_document(shared / "reports" / "001_6b340ccef4bd5f14.txt")
+    assert "乾务" in zhuhai.text and "乾县" in zhuhai.text
+    assert lines("珠海市乾务镇新建学校3所。") == ["珠海市乾务镇新建学校3所。"]
+    assert lines("臨湘市國民經濟和社會發展計劃執行情況") == ["临湘市国民经济和社会发展计划执行情况"]
+
+
+def _error(path):
+    with pytest.raises(IngestError) as err:
+        load_document(path)
+    message = str(err.value)
+    assert "\n" not in message
+    message.encode("utf-8")  # printable, whatever the file name's bytes
+    return message
+
+
+def test_files_that_are_not_regular_text_files_get_one_line(tmp_path):
+    import os
+
+    fake_utf16 = tmp_path / "bom.txt"
+    fake_utf16.write_bytes(b"\xff\xfe" + b"\x00\xd8" + b"abc")  # an unpaired surrogate
+    assert "not valid UTF-16" in _error(fake_utf16)
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    assert "not a regular file" in _error(fifo)  # returns at once: a FIFO is never opened
+    assert "not a regular file" in _error(Path("/dev/zero"))
+    weird = tmp_path / os.fsdecode(b"bad-\xff-name.txt")
+    weird.write_bytes(b"")
+    assert "bad-\ufffd-name.txt: file is empty" in _error(weird)
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * 2048)
+    with pytest.raises(IngestError, match="above the limit"):
+        load_document(big, max_bytes=1024)
+
+
+def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    import builtins
+
+    path = tmp_path / "locked.txt"
+    path.write_text(REPORT, encoding="utf-8")
+    real_open = builtins.open
+
+    def deny(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", deny)
+    assert _error(path).endswith("locked.txt: Permission denied")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_one_invalid_byte_is_replaced_and_counted(tmp_path, encoding):
+    data = REPORT.encode(encoding)
+    cut = data.index("全县经济".encode(encoding)) + 40 * len("全县经济稳中向好。".encode(encoding))
+    path = tmp_path / "r.txt"
+    path.write_bytes(data[:cut] + b"\xff" + data[cut:])
+    doc = load_document(path)
+    assert doc.warnings == ("1 undecodable byte sequence(s) replaced by U+FFFD",)
+    assert "主要预期目标是:地区生产总值增长6%左右。" in doc.text and "2023年工作安排" in doc.text
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_text(tmp_path, encoding):
+    path = tmp_path / "r.txt"
+    path.write_bytes(REPORT.encode(encoding))
+    assert load_document(path).text == load_document(_utf8(tmp_path)).text
+
+
+def _utf8(tmp_path):
+    path = tmp_path / "plain.txt"
+    path.write_text(REPORT, encoding="utf-8")
+    return path
+
+
+def test_deeply_nested_html_is_read_in_linear_time(tmp_path):
+    import time
+
+    depth = 20_000
+    html = ("<html><body>" + "<div>" * depth + "<p>地区生产总值增长6%左右。</p>" + "</div>" * depth +
+            "<div class='footer'><p>版权所有</p></div><script>var a = '<p>x</p>';</script></body></html>")
+    path = tmp_path / "deep.html"
+    path.write_text(html, encoding="utf-8")
+    started = time.perf_counter()
+    doc = load_document(path)
+    assert time.perf_counter() - started < 10  # was 66 s with a tree builder
+    assert doc.text == "地区生产总值增长6%左右。"
