@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .ingest import Report
@@ -248,3 +248,19 @@ def _common_path(sections: list[Section], start: int, end: int) -> str:
             break
         common.append(a)
     return " > ".join(common or first.path[:1])
+
+
+def split_chunk(chunk: Chunk) -> tuple[Chunk, Chunk] | None:
+    """Two halves of a chunk cut at the paragraph boundary nearest its middle (else the
+    sentence end nearest it), for an answer that did not fit; None when it cannot be cut.
+    The halves keep the chunk's index, so their records stay attributed to it."""
+    text = chunk.text
+    middle = len(text) // 2
+    cuts = [i + 1 for i, ch in enumerate(text) if ch == "\n" and 0 < i + 1 < len(text)]
+    if not cuts:
+        cuts = [m.start() for m in _SENTENCE_END.finditer(text) if 0 < m.start() < len(text)]
+    if not cuts:
+        return None
+    cut = min(cuts, key=lambda i: abs(i - middle))
+    return (replace(chunk, end=chunk.start + cut, text=text[:cut]),
+            replace(chunk, start=chunk.start + cut, text=text[cut:]))

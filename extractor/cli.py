@@ -34,6 +34,7 @@ def _settings(config: Optional[Path], **overrides) -> Settings:
         _fail(str(exc))
 
 
+INTERRUPTED = "interrupted: rerun the same command to resume from the cache"
 ConfigOpt = typer.Option(None, "--config", help="TOML file with settings (same names as the flags).")
 
 
@@ -46,6 +47,8 @@ def run(
     base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible endpoint URL."),
     mode: Optional[str] = typer.Option(None, help="instructor mode: tools | json_schema | md_json"),
     concurrency: Optional[int] = typer.Option(None, help="Chunks extracted at once."),
+    timeout: Optional[float] = typer.Option(None, help="Seconds for one request's whole answer."),
+    max_tokens: Optional[int] = typer.Option(None, help="Answer budget in tokens (endpoints differ: 4,096 is common)."),
     rpm: Optional[int] = typer.Option(None, help="Requests-per-minute limit."),
     chunk_chars: Optional[int] = typer.Option(None, help="Chunk budget in characters."),
     cache_dir: Optional[Path] = typer.Option(None, help="Cache directory (default ./cache)."),
@@ -55,30 +58,47 @@ def run(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Extract records from reports and write one JSON per report, records.jsonl, CSVs and run.json."""
+    from .extract import RunAborted
+    from .output import OutputError
     from .pipeline import run as run_pipeline
 
     settings = _settings(config, backend=backend, model=model, base_url=base_url, mode=mode,
-                         concurrency=concurrency, rpm=rpm, chunk_chars=chunk_chars, cache_dir=cache_dir,
+                         concurrency=concurrency, timeout=timeout, max_tokens=max_tokens, rpm=rpm,
+                         chunk_chars=chunk_chars, cache_dir=cache_dir,
                          use_cache=False if no_cache else None, keep_ungrounded=keep_ungrounded or None,
                          to_simplified=False if traditional else None)
     if settings.resolved_backend() == "rules" and settings.backend == "auto":
         typer.echo("no LLM configured (set --model and --base-url or OPENAI_API_KEY): using the offline rules backend",
                    err=True)
     try:
-        result = run_pipeline(files, settings, out)
-    except ValueError as exc:
-        _fail(str(exc))
+        result = run_pipeline(files, settings, out, argv=sys.argv[1:])
+    except KeyboardInterrupt:  # typer would exit 130 without a word
+        typer.echo(INTERRUPTED, err=True)
+        raise typer.Exit(130)
+    except (ConfigError, OutputError, RunAborted) as exc:
+        _fail(f"{exc} (outputs in {out}/ left as they were)" if isinstance(exc, RunAborted) else str(exc),
+              1 if isinstance(exc, RunAborted) else 2)
+    except OSError as exc:  # disk full, a folder removed under the run: nothing was replaced
+        _fail(f"{exc.filename or out}: {exc.strerror or exc} (outputs in {out}/ left as they were)", 1)
+    for line in result.warnings:
+        typer.echo(f"warning: {line}", err=True)
     for line in result.file_errors:
         typer.echo(f"error: {line}", err=True)
     for err in result.chunk_errors:
         typer.echo(f"error: {err['report_id']} chunk {err['chunk']}: {err['error']}", err=True)
+    for item in result.invalid_records:
+        typer.echo(f"warning: {item['report_id']} chunk {item['chunk']}: dropped invalid record {item['record']}",
+                   err=True)
     for o in result.outputs:
         typer.echo(f"{o.report_id}\t{o.region}\t{len(o.targets)} targets\t{len(o.projects)} projects\t"
-                   f"{len(o.commitments)} commitments")
+                   f"{len(o.commitments)} commitments" + ("" if o.complete else f"\tINCOMPLETE ({len(o.failed_chunks)} "
+                                                                              "chunks failed)"))
     u = result.usage
     typer.echo(f"{len(result.outputs)} reports -> {out}/ ({result.backend} backend, "
                f"{result.timings['total_s']:.2f} s, {u.requests} requests, {u.cache_hits} cache hits, "
-               f"{u.prompt_tokens}+{u.completion_tokens} tokens, {result.ungrounded} ungrounded dropped, "
+               f"{u.prompt_tokens}+{u.completion_tokens} tokens, {result.incomplete} incomplete reports, "
+               f"{result.ungrounded} ungrounded and {result.unsupported} unsupported records dropped, "
+               f"{u.invalid_records} invalid records dropped, {u.splits} chunk splits, "
                f"{len(result.file_errors) + len(result.chunk_errors)} failures)", err=True)
     if result.failed:
         raise typer.Exit(1)
@@ -206,5 +226,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        typer.echo("interrupted: outputs already written are complete; rerun to resume from the cache", err=True)
+        typer.echo(INTERRUPTED, err=True)
         sys.exit(130)

@@ -6,8 +6,10 @@ Values come, in rising priority, from defaults, a TOML file (`--config`), the en
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
@@ -49,15 +51,38 @@ class Settings(BaseSettings):
     fuzzy_threshold: float = Field(90.0, ge=50, le=100, description="Minimum fuzzy score to ground evidence.")
 
     def resolved_backend(self) -> Literal["rules", "openai"]:
+        """'auto' means openai as soon as a model or an endpoint is named (never a silent
+        fallback to rules then), else the offline rules."""
         if self.backend != "auto":
             return self.backend
-        return "openai" if self.model and (self.api_key or self.base_url) else "rules"
+        return "openai" if self.model or self.base_url else "rules"
+
+    def check_backend(self) -> None:
+        """Raise ConfigError when the chosen backend lacks what it needs to run."""
+        if self.resolved_backend() != "openai":
+            return
+        if not self.model:
+            raise ConfigError("an LLM endpoint needs a model: give --model (or --backend rules for the offline rules)")
+        if not (self.base_url or self.api_key):
+            raise ConfigError(f"model {self.model!r} needs an endpoint: give --base-url, or set OPENAI_API_KEY "
+                              "for api.openai.com")
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as written to run.json: never the key itself."""
+        """Settings as written to run.json: never the key itself, nor credentials in the URL."""
         data = self.model_dump(mode="json")
         data["api_key"] = "set" if self.api_key else None
+        data["base_url"] = redact_url(self.base_url) if self.base_url else None
         return data
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to print: user and password, and key-like query values, replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = re.sub(r"(?i)((?:api[-_]?)?key|token|secret|password|sig)=[^&]*", r"\1=***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -74,4 +99,4 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {where}: {err['msg']}") from exc
+        raise ConfigError(f"invalid setting {where}: {err['msg']}") from None

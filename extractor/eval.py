@@ -31,6 +31,7 @@ from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
 from .ingest import normalize_lines, to_simplified_text
+from .output import report_files
 from .models import RECORD_MODELS
 
 MATCH_THRESHOLD = 0.5
@@ -84,7 +85,7 @@ def validate_report(data: dict, path: Path) -> None:
 def load_dir(path: Path, validate: bool) -> list[tuple[Path, dict]]:
     if not path.exists():
         raise GoldError(f"{path}: no such file or directory")
-    files = [path] if path.is_file() else sorted(p for p in path.glob("*.json") if p.name != "run.json")
+    files = [path] if path.is_file() else report_files(path)
     out = []
     for file in files:
         data = _load_json(file)

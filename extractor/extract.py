@@ -1,8 +1,14 @@
 """Extract: chunks -> raw records, through a pluggable backend, concurrently.
 
 A backend turns one chunk into ChunkRecords. The orchestration here runs many chunks at
-once (bounded by `concurrency`, optionally by a requests-per-minute limit), records each
-chunk's failure instead of stopping the run, and counts tokens and cache hits.
+once (bounded by `concurrency`, optionally by a requests-per-minute limit), and decides what a
+failure means:
+- a chunk whose answer was cut at the output limit, or that exceeded the model's context, is
+  split in two at a paragraph boundary and each half extracted (to a bounded depth);
+- an endpoint-wide fault (refused connection, bad credentials, unknown model) stops the run
+  at once with one message, and so does a programming error (a bug, not a chunk's fault);
+- a circuit breaker stops the run when many consecutive chunks fail with the same cause;
+- any other failure is recorded for its chunk and the run goes on.
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from .chunk import Chunk
+from .chunk import Chunk, split_chunk
 from .config import Settings
 from .models import ChunkRecords
+
+MAX_SPLIT_DEPTH = 3  # a chunk is halved at most three times (eighths of 4,000 characters)
+BREAKER_FAILURES = 5  # consecutive chunks failing with one cause before the run stops
 
 
 @dataclass
@@ -24,6 +33,8 @@ class Usage:
     requests: int = 0
     cache_hits: int = 0
     retries: int = 0
+    splits: int = 0
+    invalid_records: int = 0
 
     def add(self, other: Usage) -> None:
         for name in self.__dataclass_fields__:
@@ -32,10 +43,29 @@ class Usage:
 
 @dataclass
 class Extraction:
-    """One backend call's result: the records and what it cost."""
+    """One backend call's result: the records, what it cost, and the records of the answer that
+    failed validation and were dropped (one line each: field, problem, value)."""
 
     records: ChunkRecords
     usage: Usage = field(default_factory=Usage)
+    dropped: list[str] = field(default_factory=list)
+
+
+class ChunkFailed(RuntimeError):
+    """A chunk that could not be extracted; carries the usage spent on it."""
+
+    def __init__(self, message: str, usage: Usage | None = None):
+        super().__init__(message)
+        self.usage = usage or Usage()
+
+
+class ChunkTooLarge(ChunkFailed):
+    """The answer was cut at the output limit, or the request exceeded the model's context:
+    the chunk is worth retrying in smaller pieces."""
+
+
+class RunAborted(Exception):
+    """The run cannot go on (the endpoint refuses every request, or a bug); str() is one line."""
 
 
 @dataclass
@@ -45,6 +75,7 @@ class ChunkOutcome:
     usage: Usage
     error: str | None = None
     seconds: float = 0.0
+    dropped: list[str] = field(default_factory=list)
 
 
 class Backend(Protocol):
@@ -74,6 +105,9 @@ class RateLimiter:
             await asyncio.sleep(delay)
 
 
+PROGRAMMING_ERRORS = (TypeError, AttributeError, ImportError, NameError)  # programming errors: a bug, not a chunk's fault
+
+
 class ChunkExtractor:
     """Runs chunks through a backend under one concurrency bound (and optional requests-per-
     minute limit) shared by every report of the run, so that a report's chunks can start as
@@ -84,28 +118,73 @@ class ChunkExtractor:
         self.backend, self.on_done = backend, on_done
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rpm)
+        self._last_errors: list[str] = []
+        self._aborted: RunAborted | None = None
 
     async def extract(self, chunk: Chunk) -> ChunkOutcome:
-        """One chunk's outcome; a failure becomes the outcome's error, never an exception."""
+        """One chunk's outcome; a chunk's failure becomes the outcome's error. Raises RunAborted
+        when the run as a whole cannot go on."""
         async with self._semaphore:
-            await self._limiter.wait()
+            if self._aborted is not None:  # no new requests once the run is stopping
+                raise self._aborted
             started = time.perf_counter()
             try:
-                result = await self.backend.extract(chunk)
-                outcome = ChunkOutcome(chunk, result.records, result.usage)
-            except Exception as exc:  # one chunk's failure must not lose the others
-                outcome = ChunkOutcome(chunk, None, getattr(exc, "usage", Usage()),
-                                       error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+                result = await self._extract(chunk, depth=0)
+                outcome = ChunkOutcome(chunk, result.records, result.usage, dropped=result.dropped)
+            except RunAborted as exc:
+                self._aborted = exc
+                raise
+            except ChunkFailed as exc:
+                outcome = ChunkOutcome(chunk, None, exc.usage, error=str(exc).splitlines()[0][:300])
+            except PROGRAMMING_ERRORS as exc:
+                last = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                self._aborted = RunAborted(f"internal error in the {self.backend.name} backend ({last}); this is a "
+                                           "bug: please report it with the command you ran")
+                raise self._aborted from exc
+            except Exception as exc:  # one chunk's unexpected failure must not lose the others
+                outcome = ChunkOutcome(chunk, None, Usage(), error=f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
             outcome.seconds = time.perf_counter() - started
+            self._watch(outcome)
         if self.on_done:
             self.on_done(outcome)
         return outcome
+
+    async def _extract(self, chunk: Chunk, depth: int) -> Extraction:
+        await self._limiter.wait()
+        try:
+            return await self.backend.extract(chunk)
+        except ChunkTooLarge as exc:
+            halves = split_chunk(chunk) if depth < MAX_SPLIT_DEPTH else None
+            if halves is None:
+                raise ChunkFailed(f"{exc} (cannot split the chunk further)", exc.usage) from exc
+            total = Extraction(ChunkRecords(), Usage(splits=1))
+            total.usage.add(exc.usage)
+            for half in halves:
+                part = await self._extract(half, depth + 1)
+                total.usage.add(part.usage)
+                total.dropped.extend(part.dropped)
+                for kind in ("targets", "projects", "commitments"):
+                    getattr(total.records, kind).extend(getattr(part.records, kind))
+            return total
+
+    def _watch(self, outcome: ChunkOutcome) -> None:
+        """The circuit breaker: many consecutive chunks failing the same way stop the run."""
+        if outcome.error is None:
+            self._last_errors.clear()
+            return
+        self._last_errors.append(outcome.error)
+        if len(self._last_errors) >= BREAKER_FAILURES and len(set(self._last_errors[-BREAKER_FAILURES:])) == 1:
+            self._aborted = RunAborted(f"stopped after {BREAKER_FAILURES} consecutive chunks failed the same way: "
+                                       f"{outcome.error}")
+            raise self._aborted
 
     async def extract_many(self, chunks: list[Chunk]) -> list[ChunkOutcome]:
         return list(await asyncio.gather(*(self.extract(c) for c in chunks)))
 
 
 def make_backend(settings: Settings) -> Backend:
+    """The configured backend; raises ConfigError when its settings are incomplete."""
+    settings.check_backend()
     if settings.resolved_backend() == "openai":
         from .llm import OpenAIBackend
 

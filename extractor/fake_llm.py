@@ -2,8 +2,10 @@
 
 It speaks real HTTP, answers with records that the rules backend extracts from the chunk in
 the request (so payloads have realistic sizes), reports token usage counted with o200k_base,
-and injects faults on demand: 429 with Retry-After, 500, schema-invalid answers, malformed
-JSON, and requests that hang past the client's timeout.
+and injects faults on demand: 429 with Retry-After, 500, 401, 404, schema-invalid answers,
+an answer with one bad record among good ones, malformed JSON, requests that hang past the
+client's timeout, answers trickled byte by byte, dropped connections; and, for chunks longer
+than `max_chunk_chars`, answers cut at the output limit or a context-length error.
 
 Tests run it in a thread (`FakeOpenAIServer`); benchmarks run it in its own process
 (`FakeServerProcess`, or `python -m extractor.fake_llm`) so that its CPU work does not
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -69,6 +72,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default backlog of 5 drops SYNs when 32 clients connect at once
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a client gone is normal
+            super().handle_error(request, client_address)
+
 
 @dataclass
 class FakeStats:
@@ -88,9 +95,12 @@ class FakeOpenAIServer:
     """Use as a context manager; `base_url` is the URL to give the openai client."""
 
     def __init__(self, latency: float = 0.0, faults: Callable[[int], str | None] | None = None,
-                 retry_after: float = 0.05, hang_seconds: float = 5.0):
+                 retry_after: float = 0.05, hang_seconds: float = 5.0, max_chunk_chars: int | None = None,
+                 oversize: str = "length"):
         self.latency, self.faults = latency, faults or (lambda n: None)
         self.retry_after, self.hang_seconds = retry_after, hang_seconds
+        self.max_chunk_chars, self.oversize = max_chunk_chars, oversize
+        self.chunk_sizes: list[int] = []  # report-text length of every request, in arrival order
         self.stats = FakeStats()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -148,9 +158,23 @@ class FakeOpenAIServer:
                                       {"Retry-After": str(server.retry_after)})
                 if fault == "500":
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
-                self._send(200, server.completion(body, fault))
+                if fault == "401":
+                    return self._send(401, {"error": {"message": "Incorrect API key provided", "type": "auth"}})
+                if fault == "404":
+                    return self._send(404, {"error": {"message": "The model does not exist", "type": "not_found"}})
+                if fault == "drop":
+                    self.close_connection = True
+                    return self.connection.shutdown(socket.SHUT_RDWR)
+                size = server.text_size(body)
+                if server.max_chunk_chars and size > server.max_chunk_chars and server.oversize == "context":
+                    return self._send(400, {"error": {"message": "This model's maximum context length is 8192 tokens",
+                                                      "type": "invalid_request_error",
+                                                      "code": "context_length_exceeded"}})
+                if server.max_chunk_chars and size > server.max_chunk_chars:
+                    fault = "length"
+                self._send(200, server.completion(body, fault), trickle=fault == "trickle")
 
-            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+            def _send(self, status: int, payload: dict, headers: dict | None = None, trickle: bool = False) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -158,16 +182,44 @@ class FakeOpenAIServer:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if not trickle:
+                    return self.wfile.write(data)
+                for i in range(len(data)):  # a byte every 0.2 s: each read is quick, the answer never ends
+                    try:
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.2)
 
         return Handler
 
-    def completion(self, body: dict, fault: str | None) -> dict:
+    @staticmethod
+    def _user(body: dict) -> str:
         messages = body.get("messages", [])
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-        answer = _answer(user if isinstance(user, str) else "")
+        return user if isinstance(user, str) else ""
+
+    def text_size(self, body: dict) -> int:
+        size = len(parse_user_message(self._user(body))[1])
+        with self.stats.lock:
+            self.chunk_sizes.append(size)
+        return size
+
+    def completion(self, body: dict, fault: str | None) -> dict:
+        messages = body.get("messages", [])
+        answer = _answer(self._user(body))
         arguments, completion_tokens = answer.arguments, answer.completion_tokens
-        if fault == "invalid":
+        finish_reason = "tool_calls" if body.get("tools") else "stop"
+        if fault == "length":
+            arguments, finish_reason = arguments[: len(arguments) // 2], "length"
+        elif fault == "one_bad_record":
+            records = json.loads(arguments)
+            records.setdefault("targets", []).append({"indicator": "x", "status": "someday", "measure": "growth",
+                                                      "comparator": "about", "year": 2024, "evidence": "xx",
+                                                      "value": 1})
+            arguments = json.dumps(records, ensure_ascii=False)
+        elif fault == "invalid":
             arguments = json.dumps({"targets": [{"indicator": "x", "status": "someday", "measure": "growth",
                                                  "comparator": "about", "year": "soon", "evidence": "x"}]})
             completion_tokens = count_tokens(arguments)
@@ -194,7 +246,7 @@ class FakeOpenAIServer:
             message = {"role": "assistant", "content": f"```json\n{arguments}\n```"}
         return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "fake"), "usage": usage,
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if body.get("tools") else "stop"}]}
+                "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}]}
 
 
 class FakeServerProcess:

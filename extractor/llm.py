@@ -9,23 +9,29 @@ Answers are cached on disk under a key that covers everything that shapes the an
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import errno
 import functools
 import hashlib
 import json
 import logging
-from typing import Any
+import re
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
 
 import diskcache
 import instructor
 import openai
-from pydantic import ConfigDict
+from pydantic import ConfigDict, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .chunk import Chunk
-from .config import Settings
-from .extract import Extraction, Usage
-from .models import ChunkRecords
+from .config import ConfigError, Settings, redact_url
+from .extract import PROGRAMMING_ERRORS, ChunkFailed, ChunkTooLarge, Extraction, RunAborted, Usage
+from .models import RECORD_MODELS, ChunkRecords
 from .prompts import compact_schema, prompt_hash, render, schema_hash
 
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA,
@@ -48,6 +54,10 @@ def root_cause(exc: BaseException) -> BaseException:
 def is_transient(exc: BaseException) -> bool:
     """Faults worth another try: rate limits, server errors, timeouts, dropped connections."""
     exc = root_cause(exc)
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the total deadline of a request
+        return True
+    if _endpoint_fault(exc) is not None or _too_large(exc) is not None:
+        return False
     if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
                         openai.InternalServerError)):
         return True
@@ -126,14 +136,6 @@ def _compact_schema_text(model: type[LLMChunkRecords], *args: Any, **kwargs: Any
     return json.dumps({"title": schema["title"], **compact_schema(schema)}, ensure_ascii=False)
 
 
-class ChunkFailed(RuntimeError):
-    """A chunk that could not be extracted; carries the usage spent on it."""
-
-    def __init__(self, message: str, usage: Usage):
-        super().__init__(message)
-        self.usage = usage
-
-
 class OpenAIBackend:
     name = "openai"
 
@@ -148,7 +150,8 @@ class OpenAIBackend:
         self.client = instructor.from_openai(self.raw, mode=_MODES[settings.mode])
         self.client.on("completion:kwargs", self._on_request)
         self.client.on("completion:response", self._on_response)
-        self.cache = diskcache.Cache(str(settings.cache_dir)) if settings.use_cache else None
+        self.endpoint = redact_url(settings.base_url or "https://api.openai.com/v1")
+        self.cache = open_cache(settings.cache_dir) if settings.use_cache else None
 
     @staticmethod
     def _on_request(*args: Any, **kwargs: Any) -> None:
@@ -183,15 +186,28 @@ class OpenAIBackend:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         usage.retries += 1
-                    records = await self.client.chat.completions.create(
+                    # A total deadline per attempt: the client's timeout is per read, and a server
+                    # that trickles bytes would hold a request far longer.
+                    records = await asyncio.wait_for(self.client.chat.completions.create(
                         model=self.settings.model, response_model=LLMChunkRecords, messages=render(chunk),
                         max_retries=self.settings.max_retries, temperature=self.settings.temperature,
-                        max_tokens=self.settings.max_tokens)
+                        max_tokens=self.settings.max_tokens), self.settings.timeout * (self.settings.max_retries + 1))
+            dropped: list[str] = []
         except Exception as exc:
-            raise ChunkFailed(_describe(exc), usage) from exc
-        if self.cache is not None:
+            if (bug := _bug_in(exc)) is not None:
+                raise bug
+            if (fault := _endpoint_fault(root_cause(exc))) is not None:
+                raise RunAborted(f"{self.endpoint}: {fault}") from exc
+            if (reason := _too_large(exc)) is not None:
+                raise ChunkTooLarge(reason, usage) from exc
+            salvaged = _salvage(exc)
+            if salvaged is None:
+                raise ChunkFailed(_describe(exc), usage) from exc
+            records, dropped = salvaged
+            usage.invalid_records += len(dropped)
+        if self.cache is not None and not dropped:  # a salvaged answer is asked again next run
             self.cache.set(key, records.model_dump_json())
-        return Extraction(records, usage)
+        return Extraction(records, usage, dropped)
 
     async def aclose(self) -> None:
         await self.raw.close()
@@ -199,16 +215,131 @@ class OpenAIBackend:
             self.cache.close()
 
 
+def open_cache(directory: Path) -> diskcache.Cache:
+    """The answer cache; an unusable directory or a corrupt database is one ConfigError line."""
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"{directory}: the cache directory is a file")
+    try:
+        return diskcache.Cache(str(directory))
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{directory}: the cache is corrupt ({exc}); remove the directory or choose another "
+                          "--cache-dir") from None
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot use the cache directory ({exc.strerror or exc})") from None
+
+
+def _bug_in(exc: BaseException) -> BaseException | None:
+    """A programming error anywhere in the exception's chain (instructor wraps what it sees)."""
+    return next((e for e in _chain(exc) if isinstance(e, PROGRAMMING_ERRORS)), None)
+
+
+def _server_reason(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body)
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message or exc.message or "").splitlines()[0][:200] if (message or exc.message) else ""
+
+
+def _endpoint_fault(exc: BaseException) -> str | None:
+    """Faults of the endpoint as a whole, the same for every chunk: no use going on."""
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in {401, 403}:
+        return f"HTTP {exc.status_code}: {_server_reason(exc) or 'not authorized'} (check the API key)"
+    if isinstance(exc, openai.APIStatusError) and exc.status_code == 404:
+        return f"HTTP 404: {_server_reason(exc) or 'not found'} (check --model and --base-url)"
+    if isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError):
+        chain = list(_chain(exc))
+        if any(isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED
+               for e in chain):
+            return "connection refused (is the server running?)"
+        resolving = next((e for e in chain if isinstance(e, socket.gaierror)), None)
+        if resolving is not None:
+            return f"could not connect ({resolving})"
+        if any(type(e).__name__ == "ConnectError" for e in chain):  # httpx's connect phase: never reached
+            return "could not connect"
+    return None
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+_CONTEXT_LENGTH = re.compile(r"context[ _-]?length|maximum context|context window|too many tokens|"
+                             r"prompt is too long|reduce the length", re.I)
+
+
+def _too_large(exc: BaseException) -> str | None:
+    """Why the chunk should be retried in halves, if it should."""
+    for seen in _chain(exc):
+        if type(seen).__name__ == "IncompleteOutputException":
+            return "answer cut at the output limit (finish_reason: length)"
+        if isinstance(seen, openai.BadRequestError) and _CONTEXT_LENGTH.search(str(seen)):
+            return f"HTTP 400: {_server_reason(seen)}"
+    return None
+
+
+def _answer_text(completion: Any) -> str | None:
+    """The JSON text of a chat completion in any of the modes: tool-call arguments, or content
+    (possibly in a Markdown code fence)."""
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return None
+    calls = getattr(message, "tool_calls", None) or []
+    text = calls[0].function.arguments if calls else getattr(message, "content", None)
+    if not isinstance(text, str):
+        return None
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    return fenced.group(1) if fenced else text
+
+
+def _salvage(exc: BaseException) -> tuple[ChunkRecords, list[str]] | None:
+    """When re-asks are exhausted: the records of the last answer that validate, and one line
+    for each that does not (field, problem, value). None when the answer is not a JSON object."""
+    completion = next((e.last_completion for e in _chain(exc) if getattr(e, "last_completion", None)), None)
+    text = _answer_text(completion) if completion is not None else None
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    records, dropped = ChunkRecords(), []
+    for kind, model in RECORD_MODELS.items():
+        items = data.get(kind) or []
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            try:
+                getattr(records, kind).append(model.model_validate(item))
+            except ValidationError as err:
+                dropped.append(f"{kind}[{i}]: {_validation_line(err)}")
+    return records, dropped
+
+
+def _validation_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "record"
+    value = first.get("input")
+    shown = repr(value)[:60] if not isinstance(value, dict) else "{...}"
+    return f"{where}: {first['msg']} (got {shown})"
+
+
 def _describe(exc: BaseException) -> str:
+    """One line for a chunk's failure that keeps the server's reason."""
     cause = root_cause(exc)
-    exc = cause if isinstance(cause, openai.APIError) else exc
-    if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code} from the endpoint after retries"
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(cause, (TimeoutError, asyncio.TimeoutError)) or isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return "request timed out after retries (no complete answer within --timeout)"
+    if isinstance(cause, openai.APIStatusError):
+        reason = _server_reason(cause)
+        return f"HTTP {cause.status_code} from the endpoint after retries" + (f": {reason}" if reason else "")
+    if isinstance(cause, openai.APITimeoutError):
         return "request timed out after retries"
-    if isinstance(exc, openai.APIConnectionError):
-        return "could not connect to the endpoint after retries"
+    if isinstance(cause, openai.APIConnectionError):
+        return "connection dropped by the server after retries"
+    invalid = next((e for e in _chain(exc) if isinstance(e, ValidationError)), None)
+    if invalid is not None:
+        return f"answer failed schema validation after re-asks: {_validation_line(invalid)}"
     name = type(exc).__name__
     if "Retry" in name or "Validation" in name:
-        return f"answer failed schema validation after re-asks ({name})"
+        return f"answer failed schema validation after re-asks ({str(exc).splitlines()[0][:150] if str(exc) else name})"
     return f"{name}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

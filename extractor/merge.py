@@ -26,8 +26,8 @@ def fact_key(item: GroundedRecord) -> tuple:
         name = r.indicator_code if r.indicator_code != "other" else _norm(r.indicator)
         return ("t", name, r.status, r.year, r.measure, r.value, r.value_max, r.qualifier if r.value is None else "")
     if item.kind == "projects":
-        return ("p", _norm(r.name), r.status)
-    return ("c", _norm(r.description), r.quantity, r.unit)
+        return ("p", _norm(r.name), r.status, r.year, r.investment)
+    return ("c", _norm(r.description), r.quantity, r.quantity_max, r.unit, r.year)
 
 
 def _position(item: GroundedRecord) -> int:
@@ -37,8 +37,10 @@ def _position(item: GroundedRecord) -> int:
 def merge(records: list[GroundedRecord]) -> list[GroundedRecord]:
     ordered = sorted(records, key=lambda g: (not getattr(g.record, "headline", False), _position(g)))
     kept: dict[tuple, GroundedRecord] = {}
-    for item in ordered:
-        kept.setdefault(fact_key(item), item)
+    for n, item in enumerate(ordered):
+        # A record kept with a problem (ungrounded, unsupported) is shown as it is, for review.
+        flagged = item.provenance.problem is not None or item.provenance.span is None
+        kept.setdefault(("flagged", n) if flagged else fact_key(item), item)
     # Items of the headline passage are targets, even when a later paragraph repeats them.
     headline = {(t.record.value, t.record.unit) for t in kept.values()
                 if t.kind == "targets" and t.record.headline and t.record.value is not None}

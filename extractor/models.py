@@ -204,10 +204,22 @@ class Provenance(BaseModel):
     section: str = Field(description="Section path, headings joined by ' > '.")
     match: Literal["exact", "normalized", "fuzzy", "ungrounded"]
     chunk: int = Field(description="Index of the chunk the record came from.")
+    problem: str | None = Field(None, description="Set on a record kept with --keep-ungrounded whose "
+                                "evidence does not support a field (its number or key name).")
+
+
+class FailedChunk(BaseModel):
+    """A part of a report that yielded no records because its extraction failed."""
+
+    chunk: int
+    section: str
+    lines: tuple[int, int]
+    error: str
 
 
 class ReportOutput(BaseModel):
-    """One report's output file: guide metadata, records, and their provenance."""
+    """One report's output file: guide metadata, records, their provenance, and whether every
+    chunk of the report was extracted (`complete`; else `failed_chunks` says which were not)."""
 
     source: str
     title: str
@@ -221,6 +233,8 @@ class ReportOutput(BaseModel):
     commitments: list[Commitment] = Field(default_factory=list)
     provenance: dict[RecordType, list[Provenance]] = Field(default_factory=dict)
     report_id: str
+    complete: bool = True
+    failed_chunks: list[FailedChunk] = Field(default_factory=list)
 
 
 def schema_files() -> dict[str, str]:

@@ -1,9 +1,12 @@
 """Output: merged records -> files researchers and downstream tools read.
 
-Per report `<report-id>.json` (the guide's fields, plus provenance beside the records),
-`records.jsonl` (one record per line, provenance inline), one CSV per record type, and
-`run.json`. Every file is written to a temporary name and renamed, so an interrupted run
-never leaves a half-written file.
+Per report `reports/<report-id>.json` (the guide's fields, plus provenance beside the records
+and the report's completeness), `records.jsonl` (one record per line, provenance inline), one
+CSV per record type, and `run.json`.
+
+The files in OUT always come from one run. A run writes into OUT/.partial/ and moves its files
+in only when it completes, removing the previous run's; a run that stops early leaves the
+previous outputs as they were. Every file is written to a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -12,14 +15,31 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from .ground import GroundedRecord
 from .ingest import Report
-from .models import RECORD_MODELS, ReportOutput
+from .models import RECORD_MODELS, FailedChunk, ReportOutput
 
 KINDS = ("targets", "projects", "commitments")
+REPORTS_DIR = "reports"
+RUN_FILES = ("records.jsonl", *(f"{kind}.csv" for kind in KINDS), "run.json")
+STAGING = ".partial"
+
+
+class OutputError(Exception):
+    """An output directory cannot be used; str() is one line naming it and the cause."""
+
+
+@lru_cache(maxsize=1)
+def _file_mode() -> int:
+    """0666 less the process umask: what open() would give (mkstemp's files are 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -28,18 +48,48 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def report_output(report: Report, records: list[GroundedRecord]) -> ReportOutput:
+def is_run_dir(path: Path) -> bool:
+    """True when a directory holds the outputs of a run of this tool."""
+    try:
+        info = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and "extractor_version" in info
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    """Check that OUT can take a run before any work is done; return the staging directory.
+    OUT must be new, empty, or hold an earlier run of this tool."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: is a file, not a directory for outputs")
+    if out_dir.is_dir() and not is_run_dir(out_dir) and any(p.name != STAGING for p in out_dir.iterdir()):
+        raise OutputError(f"{out_dir}: not empty and holds no extractor run; give a new or empty directory")
+    staging = out_dir / STAGING
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / REPORTS_DIR).mkdir(parents=True)
+        probe = staging / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot write there ({exc.strerror or exc})") from None
+    return staging
+
+
+def report_output(report: Report, records: list[GroundedRecord],
+                  failed_chunks: list[FailedChunk] | None = None) -> ReportOutput:
     by_kind = {k: [g for g in records if g.kind == k] for k in KINDS}
     return ReportOutput(
         source=report.source, title=report.title, lines=report.lines, region=report.region,
         report_type=report.report_type, review_period=report.review_period, plan_year=report.plan_year,
-        report_id=report.report_id,
+        report_id=report.report_id, complete=not failed_chunks, failed_chunks=failed_chunks or [],
         **{k: [g.record for g in items] for k, items in by_kind.items()},
         provenance={k: [g.provenance for g in items] for k, items in by_kind.items()},
     )
@@ -50,46 +100,88 @@ def flat_rows(output: ReportOutput) -> list[dict]:
     for kind in KINDS:
         for record, prov in zip(getattr(output, kind), output.provenance.get(kind, [])):
             rows.append({"report_id": output.report_id, "source": output.source, "region": output.region,
-                         "type": kind, **record.model_dump(mode="json"),
+                         "report_complete": output.complete, "type": kind, **record.model_dump(mode="json"),
                          "span": list(prov.span) if prov.span else None,
                          "lines": list(prov.lines) if prov.lines else None,
-                         "section": prov.section, "match": prov.match})
+                         "section": prov.section, "match": prov.match, "problem": prov.problem})
     return rows
 
 
 def _csv_fields(kind: str) -> list[str]:
-    return ["report_id", "source", "region", *RECORD_MODELS[kind].model_fields, "lines", "section", "match"]
+    return ["report_id", "source", "region", "report_complete", *RECORD_MODELS[kind].model_fields,
+            "span_start", "span_end", "line_start", "line_end", "section", "match", "problem"]
+
+
+def _csv_row(row: dict) -> dict:
+    span, lines = row["span"] or [None, None], row["lines"] or [None, None]
+    return {**row, "span_start": span[0], "span_end": span[1], "line_start": lines[0], "line_end": lines[1]}
 
 
 class RunWriter:
-    """Writes each report's file as soon as the report is done and renders its lines of the
-    run-wide files then, so that finishing the run only joins text: the end of a run is not
-    spent serializing thousands of records."""
+    """Writes each report's file into the staging directory as soon as the report is done and
+    renders its lines of the run-wide files then, so that finishing the run only joins text;
+    `finish` moves the run into OUT, `abort` drops it."""
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
+        self.staging = prepare_out_dir(out_dir)
         self._jsonl: dict[str, str] = {}
         self._csv: dict[str, dict[str, str]] = {}
 
     def add(self, output: ReportOutput) -> None:
-        write_atomic(self.out_dir / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
+        write_atomic(self.staging / REPORTS_DIR / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
         rows = flat_rows(output)
         self._jsonl[output.report_id] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         self._csv[output.report_id] = {}
         for kind in KINDS:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=_csv_fields(kind), extrasaction="ignore")
-            writer.writerows({**row, "lines": "-".join(map(str, row["lines"] or []))}
-                             for row in rows if row["type"] == kind)
+            writer.writerows(_csv_row(row) for row in rows if row["type"] == kind)
             self._csv[output.report_id][kind] = buffer.getvalue()
 
     def finish(self, outputs: list[ReportOutput], run_info: dict) -> None:
-        """records.jsonl, one CSV per record type (in input order), and run.json."""
+        """records.jsonl, one CSV per record type (in input order) and run.json; then the run
+        replaces the previous one in OUT."""
         ids = [output.report_id for output in outputs]
-        write_atomic(self.out_dir / "records.jsonl", "".join(self._jsonl[i] for i in ids))
+        write_atomic(self.staging / "records.jsonl", "".join(self._jsonl[i] for i in ids))
         for kind in KINDS:
             header = io.StringIO()
             csv.DictWriter(header, fieldnames=_csv_fields(kind)).writeheader()
             body = "".join(self._csv[i][kind] for i in ids)
-            write_atomic(self.out_dir / f"{kind}.csv", "\ufeff" + header.getvalue() + body)  # BOM: Excel reads UTF-8
-        write_atomic(self.out_dir / "run.json", json.dumps(run_info, ensure_ascii=False, indent=1) + "\n")
+            write_atomic(self.staging / f"{kind}.csv", "\ufeff" + header.getvalue() + body)  # BOM: Excel reads UTF-8
+        write_atomic(self.staging / "run.json", json.dumps(run_info, ensure_ascii=False, indent=1) + "\n")
+        self._commit(ids)
+
+    def _commit(self, ids: list[str]) -> None:
+        """Replace the previous run by this one: run-wide files one by one (each atomically),
+        the reports folder by two renames, run.json last."""
+        out, staging = self.out_dir, self.staging
+        for stale in _previous_report_files(out):  # the layout before reports/ had them at the top
+            stale.unlink(missing_ok=True)
+        for name in RUN_FILES[:-1]:
+            os.replace(staging / name, out / name)
+        if (out / REPORTS_DIR).exists():
+            os.replace(out / REPORTS_DIR, staging / "previous-reports")
+        os.replace(staging / REPORTS_DIR, out / REPORTS_DIR)
+        os.replace(staging / "run.json", out / "run.json")
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _previous_report_files(out_dir: Path) -> list[Path]:
+    try:
+        info = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [out_dir / f"{r['report_id']}.json" for r in info.get("reports", []) if isinstance(r, dict)
+            and isinstance(r.get("report_id"), str) and "/" not in r["report_id"]]
+
+
+def report_files(out_dir: Path) -> list[Path]:
+    """The report JSON files of a run directory (also of the layout before reports/)."""
+    folder = out_dir / REPORTS_DIR
+    if folder.is_dir():
+        return sorted(folder.glob("*.json"))
+    return sorted(p for p in out_dir.glob("*.json") if p.name != "run.json")

@@ -1,7 +1,9 @@
 """The main job: files -> reports -> chunks -> records -> grounded, merged report JSON.
 
 Each input file is read on its own: a bad file is reported in one line and the others go
-on. The run streams: one concurrency bound spans all reports, a file's chunks go out as soon
+on. Every input gets a name and report ids of its own for the run (two files called
+report.txt in different folders stay two reports), and a file given twice is read once.
+The run streams: one concurrency bound spans all reports, a file's chunks go out as soon
 as it is read, and each report is grounded, merged and written as soon as its chunks are back.
 """
 
@@ -9,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import gc
 import hashlib
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,11 +26,56 @@ from . import __version__
 from .chunk import Chunk, Section, build_sections, make_chunks
 from .config import Settings
 from .extract import Backend, ChunkExtractor, ChunkOutcome, Usage, make_backend
-from .ground import EvidenceLocator, ground
-from .ingest import IngestError, Report, load_document, split_reports
+from .ground import Dropped, EvidenceLocator, ground
+from .ingest import IngestError, Report, display_path, load_document, split_reports
 from .merge import merge
-from .models import ReportOutput
+from .models import FailedChunk, ReportOutput
 from .output import RunWriter, report_output
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input file as the run names it: `source` (its file name, with as many of its folders
+    as tell it apart from the other inputs) goes into the outputs; `base_id` is the stem of its
+    report ids, unique in the run (r.txt and r.html give r and r-html)."""
+
+    path: Path
+    source: str
+    base_id: str
+
+
+def name_inputs(paths: list[Path]) -> tuple[list[Input], list[str]]:
+    """Inputs with names and ids unique in the run, and a warning per file given twice."""
+    warnings: list[str] = []
+    seen: set[Path] = set()
+    unique: list[Path] = []
+    for path in paths:
+        try:
+            key = path.resolve()
+        except (OSError, RuntimeError):
+            key = path.absolute()
+        if key in seen:
+            warnings.append(f"{display_path(path)}: given more than once; read once")
+            continue
+        seen.add(key)
+        unique.append(path)
+    parts = [p.absolute().parts for p in unique]
+    inputs, ids = [], set()
+    for path, own in zip(unique, parts):
+        # The file name, or as many of its last folders as tell it from every other input.
+        depth = 1
+        while depth < len(own) and any(other != own and other[-depth:] == own[-depth:] for other in parts):
+            depth += 1
+        source = display_path("/".join(own[-depth:]))
+        base_id = re.sub(r"[/\\]+", "__", source.rsplit(".", 1)[0] if "." in own[-1] else source).lstrip(".") or "report"
+        if base_id in ids:
+            base_id = f"{base_id}-{path.suffix.lstrip('.') or 'file'}"
+        n = 2
+        while base_id in ids:
+            base_id, n = f"{base_id.rsplit('~', 1)[0]}~{n}", n + 1
+        ids.add(base_id)
+        inputs.append(Input(path, source, base_id))
+    return inputs, warnings
 
 
 @dataclass
@@ -41,14 +90,22 @@ class RunResult:
     outputs: list[ReportOutput] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     chunk_errors: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    invalid_records: list[dict] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     ungrounded: int = 0
+    unsupported: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = ""
 
     @property
     def failed(self) -> bool:
         return bool(self.file_errors or self.chunk_errors)
+
+    @property
+    def incomplete(self) -> int:
+        return sum(not o.complete for o in self.outputs)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run (Python 3.11) formats the main task's result into an
@@ -72,21 +129,29 @@ def _fewer_gc_pauses() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-def prepare_file(path: Path, settings: Settings) -> list[Prepared]:
+def prepare_file(item: Input, settings: Settings, warnings: list[str] | None = None) -> list[Prepared]:
     """Ingest and chunk one file (it may hold many reports); raises IngestError."""
+    document = load_document(item.path, settings.to_simplified, source=item.source,
+                             max_bytes=int(settings.max_file_mb * 1e6))
+    if warnings is not None:
+        warnings.extend(f"{display_path(item.path)}: {w}" for w in document.warnings)
     prepared = []
-    for report in split_reports(load_document(path, settings.to_simplified, max_bytes=int(settings.max_file_mb * 1e6))):
+    for report in split_reports(document, item.base_id):
         sections = build_sections(report)
         prepared.append(Prepared(report, sections, make_chunks(report, settings.chunk_chars, sections)))
     return prepared
 
 
-def prepare(paths: list[Path], settings: Settings, errors: list[str]) -> list[Prepared]:
+def prepare(paths: list[Path], settings: Settings, errors: list[str],
+            warnings: list[str] | None = None) -> list[Prepared]:
     """Ingest and chunk every file; unreadable files go to `errors` as one line each."""
+    inputs, duplicates = name_inputs(paths)
+    if warnings is not None:
+        warnings.extend(duplicates)
     prepared = []
-    for path in paths:
+    for item in inputs:
         try:
-            prepared.extend(prepare_file(path, settings))
+            prepared.extend(prepare_file(item, settings, warnings))
         except IngestError as exc:
             errors.append(str(exc))
     return prepared
@@ -138,25 +203,33 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
         outcomes = await extractor.extract_many(item.chunks)
         for outcome in outcomes:
             result.usage.add(outcome.usage)
+            chunk = outcome.chunk
             if outcome.error:
-                result.chunk_errors.append({"report_id": outcome.chunk.report_id, "chunk": outcome.chunk.index,
-                                            "section": outcome.chunk.section_path, "error": outcome.error})
+                result.chunk_errors.append({"report_id": chunk.report_id, "chunk": chunk.index,
+                                            "section": chunk.section_path, "error": outcome.error})
+            result.invalid_records.extend({"report_id": chunk.report_id, "chunk": chunk.index, "record": line}
+                                          for line in outcome.dropped)
         # In a thread, like reading: the loop stays free to answer the requests in flight.
-        output, dropped, seconds = await asyncio.to_thread(_ground_and_merge, item, outcomes, settings, on_report)
+        output, lost, seconds = await asyncio.to_thread(_ground_and_merge, item, outcomes, settings, on_report)
         timings["ground_merge_s"] += seconds
-        result.ungrounded += dropped
+        result.ungrounded += lost.ungrounded
+        result.unsupported += lost.unsupported
         return output
 
     tasks: dict[int, list[asyncio.Task[ReportOutput]]] = {}
     errors: dict[int, str] = {}
+    warnings: dict[int, list[str]] = {}
+    inputs, duplicates = name_inputs(paths)
+    result.inputs = inputs
     try:
         with progress.bar or contextlib.nullcontext():
             # Smallest files first: their chunks fill the request slots at once, while a large
             # collection is still being read.
-            for index in sorted(range(len(paths)), key=lambda i: _size(paths[i])):
+            for index in sorted(range(len(inputs)), key=lambda i: _size(inputs[i].path)):
                 t0 = time.perf_counter()
                 try:  # in a thread: the loop keeps serving responses while a large file is read
-                    prepared = await asyncio.to_thread(prepare_file, paths[index], settings)
+                    prepared = await asyncio.to_thread(prepare_file, inputs[index], settings,
+                                                       warnings.setdefault(index, []))
                 except IngestError as exc:
                     errors[index] = str(exc)
                     continue
@@ -169,6 +242,7 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
             order = {output.report_id: n for n, output in enumerate(result.outputs)}
             result.chunk_errors.sort(key=lambda e: (order[e["report_id"]], e["chunk"]))
             result.file_errors = [errors[i] for i in sorted(errors)]
+            result.warnings = duplicates + [w for i in sorted(warnings) for w in warnings[i]]
     finally:
         for task in (t for file_tasks in tasks.values() for t in file_tasks):
             task.cancel()
@@ -179,51 +253,93 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
 
 def _size(path: Path) -> int:
     try:
-        return path.stat().st_size
+        return path.stat().st_size if path.is_file() else 0
     except OSError:  # reported when the file is read
         return 0
 
 
 def _ground_and_merge(item: Prepared, outcomes: list[ChunkOutcome], settings: Settings,
-                      on_report: Callable[[ReportOutput], None] | None) -> tuple[ReportOutput, int, float]:
-    """One report's output, how many records were dropped as ungrounded, and the seconds spent."""
+                      on_report: Callable[[ReportOutput], None] | None) -> tuple[ReportOutput, Dropped, float]:
+    """One report's output, how many records grounding dropped, and the seconds spent."""
     started = time.perf_counter()
     locator = EvidenceLocator(item.report, item.sections, settings.fuzzy_threshold)
-    grounded, dropped = [], 0
+    grounded, lost = [], Dropped()
+    failed: list[FailedChunk] = []
     for outcome in outcomes:
         if outcome.records is not None:
-            records, lost = ground(locator, outcome.chunk, outcome.records, settings.keep_ungrounded)
-            grounded.extend(records)
-            dropped += lost
-    output = report_output(item.report, merge(grounded))
+            grounded.extend(ground(locator, outcome.chunk, outcome.records, settings.keep_ungrounded, lost))
+        else:
+            chunk = outcome.chunk
+            failed.append(FailedChunk(chunk=chunk.index, section=chunk.section_path,
+                                      lines=item.report.lines_of_span(chunk.start, chunk.end),
+                                      error=outcome.error or "failed"))
+    output = report_output(item.report, merge(grounded), failed)
     if on_report:
         on_report(output)
-    return output, dropped, time.perf_counter() - started
+    return output, lost, time.perf_counter() - started
 
 
-def run_info(result: RunResult, settings: Settings, paths: list[Path]) -> dict:
-    """The run.json record: what ran, with which settings, and what it cost. No secrets."""
+def run_info(result: RunResult, settings: Settings, argv: list[str] | None = None,
+             started_at: str = "") -> dict:
+    """The run.json record: what ran, on which inputs, with which settings, and what it cost.
+    No secrets."""
     from .prompts import prompt_hash
 
     counts = {k: sum(len(getattr(o, k)) for o in result.outputs) for k in ("targets", "projects", "commitments")}
     return {
         "extractor_version": __version__, "python": platform.python_version(),
+        "command": [display_path(arg) for arg in argv or []], "started_at": started_at,
+        "finished_at": _now(),
         "backend": result.backend, "settings": settings.public_dict(),
-        "prompt_hash": prompt_hash(), "inputs": [str(p) for p in paths],
+        "prompt_hash": prompt_hash(),
+        "inputs": [{"path": display_path(i.path.absolute()), "source": i.source, "sha256": _sha256(i.path)}
+                   for i in result.inputs],
         "reports": [{"report_id": o.report_id, "source": o.source, "region": o.region, "lines": list(o.lines),
+                     "complete": o.complete,
                      **{k: len(getattr(o, k)) for k in ("targets", "projects", "commitments")}}
                     for o in result.outputs],
-        "counts": counts, "ungrounded_dropped": result.ungrounded,
-        "usage": vars(result.usage), "file_errors": result.file_errors, "chunk_errors": result.chunk_errors,
+        "counts": counts, "incomplete_reports": result.incomplete,
+        "ungrounded_dropped": result.ungrounded, "unsupported_dropped": result.unsupported,
+        "usage": vars(result.usage), "warnings": result.warnings, "file_errors": result.file_errors,
+        "chunk_errors": result.chunk_errors, "invalid_records": result.invalid_records,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
-        "inputs_sha256": {str(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths if p.is_file()},
     }
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        if not path.is_file():
+            return None
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
-        show_progress: bool | None = None) -> RunResult:
-    """Run and write: each report file as soon as it is done, the run-wide files at the end."""
-    writer = RunWriter(out_dir)
-    result = asyncio.run(run_async(paths, settings, backend, show_progress, on_report=writer.add))
-    writer.finish(result.outputs, run_info(result, settings, paths))
+        show_progress: bool | None = None, argv: list[str] | None = None) -> RunResult:
+    """Run and write: each report file as soon as it is done, the run-wide files at the end,
+    and then the run replaces the previous one in out_dir. Raises OutputError before any work
+    when out_dir cannot take a run; a run that stops early (RunAborted, Ctrl-C) leaves
+    out_dir as it was."""
+    started_at = _now()
+    backend = backend or make_backend(settings)
+    try:
+        writer = RunWriter(out_dir)
+    except BaseException:
+        asyncio.run(backend.aclose())
+        raise
+    try:
+        result = asyncio.run(run_async(paths, settings, backend, show_progress, on_report=writer.add))
+        writer.finish(result.outputs, run_info(result, settings, argv, started_at))
+    except BaseException:
+        writer.abort()
+        raise
     return result

@@ -27,9 +27,18 @@ def prompt_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+_DELIMITER = re.compile(r"<(/?)(report_text)", re.I)
+
+
+def fence(text: str) -> str:
+    """Report text made unable to close (or open) its own <report_text> delimiter: a report is
+    data, and a tag inside it must not end the data early."""
+    return _DELIMITER.sub(lambda m: f"<{m.group(1)}\u200b{m.group(2)}", text)
+
+
 def render(chunk: Chunk) -> list[dict[str, str]]:
-    user = template("user").format(section_path=chunk.section_path or "(none)", part=chunk.part,
-                                   text=chunk.text, **chunk.context)
+    user = template("user").format(section_path=fence(chunk.section_path or "(none)"), part=chunk.part,
+                                   text=fence(chunk.text), **chunk.context)
     return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
 
 

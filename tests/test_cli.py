@@ -15,7 +15,7 @@ def test_run_sample_writes_every_output(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "offline rules backend" in done.stderr
     out = tmp_path / "out"
-    report = json.loads((out / "sample_report.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "reports" / "sample_report.json").read_text(encoding="utf-8"))
     assert report["region"] == "青川县" and report["plan_year"] == 2024
     headline = {t["indicator_code"]: t for t in report["targets"] if t["headline"] and t["status"] == "planned"}
     assert headline["gdp"]["value"] == 6 and headline["gdp"]["comparator"] == "about"
@@ -35,7 +35,7 @@ def test_bad_inputs_get_one_line_and_do_not_lose_others(tmp_path):
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: empty.txt: file is empty", "error: missing.txt: file not found"]
     assert "Traceback" not in done.stderr
-    assert (tmp_path / "out" / "sample_report.json").exists()
+    assert (tmp_path / "out" / "reports" / "sample_report.json").exists()
 
 
 def test_bad_setting_is_one_line(tmp_path):

@@ -53,8 +53,8 @@ def test_faults_are_retried_and_no_chunk_is_lost(tmp_path, shared):
         before = server.stats.requests
         second = run([report], settings(server, tmp_path, chunk_chars=budget), tmp_path / "out2", show_progress=False)
         assert server.stats.requests == before and second.usage.cache_hits == chunks
-    a = json.loads((tmp_path / "out" / "000_f7dc3958b100317f.json").read_text(encoding="utf-8"))
-    b = json.loads((tmp_path / "out2" / "000_f7dc3958b100317f.json").read_text(encoding="utf-8"))
+    a = json.loads((tmp_path / "out" / "reports" / "000_f7dc3958b100317f.json").read_text(encoding="utf-8"))
+    b = json.loads((tmp_path / "out2" / "reports" / "000_f7dc3958b100317f.json").read_text(encoding="utf-8"))
     assert a == b
 
 
@@ -84,7 +84,7 @@ def test_retry_after_is_honoured(tmp_path):
 
 
 @pytest.mark.parametrize("fault, cause", [("500", "HTTP 500"), ("hang", "timed out"),
-                                          ("malformed", "schema validation"), ("invalid", "schema validation")])
+                                          ("malformed", "schema validation")])
 def test_persistent_faults_fail_the_chunk_not_the_run(tmp_path, fault, cause):
     with FakeOpenAIServer(faults=lambda n: fault if n == 1 or fault != "hang" and n <= 3 else None,
                           hang_seconds=3) as server:
@@ -92,7 +92,7 @@ def test_persistent_faults_fail_the_chunk_not_the_run(tmp_path, fault, cause):
                      timeout=0.5, concurrency=1)
         result = run([SAMPLE], s, tmp_path / "out", show_progress=False)
     assert len(result.chunk_errors) == 1 and cause in result.chunk_errors[0]["error"]
-    assert result.outputs and (tmp_path / "out" / "sample_report.json").exists()
+    assert result.outputs and (tmp_path / "out" / "reports" / "sample_report.json").exists()
 
 
 def test_secrets_never_leave_the_process(tmp_path):
