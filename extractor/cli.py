@@ -155,15 +155,19 @@ def eval_command(
     pred: list[Path] = typer.Option(..., "--pred", help="Run output directory; give two to compare."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write a Markdown error report here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write machine-readable scores here."),
-    reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help="Source reports (default: gold/../reports)."),
+    reports_dir: Optional[Path] = typer.Option(
+        None, "--reports-dir", help="Source reports, when the run's recorded inputs have moved (also tried: gold/../reports)."),
     bootstrap: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals (0: none)."),
+    no_evidence: bool = typer.Option(False, "--no-evidence",
+                                     help="Align on key fields alone when sources are unavailable (outputs say so)."),
 ) -> None:
     """Score run outputs against gold annotations."""
     from . import eval as evaluation
     from .output import write_atomic
 
     try:
-        results = [evaluation.evaluate(gold, p, reports_dir=reports_dir, bootstrap=bootstrap) for p in pred]
+        results = [evaluation.evaluate(gold, p, reports_dir=reports_dir, bootstrap=bootstrap, no_evidence=no_evidence)
+                   for p in pred]
     except evaluation.GoldError as exc:
         _fail(str(exc))
     # Files first: a closed stdout (`| head`) must not cost the written results.

@@ -18,23 +18,26 @@ count for strict P/R/F1.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from pydantic import ValidationError
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from .ingest import normalize_lines, to_simplified_text
+from .ingest import IngestError, normalize_lines, read_lines, to_simplified_text
 from .output import report_files
 from .models import RECORD_MODELS
 
 MATCH_THRESHOLD = 0.5
+NO_EVIDENCE = "WITHOUT EVIDENCE: records aligned on key fields alone (--no-evidence); scores are not comparable"
 KINDS = ("targets", "projects", "commitments")
 KEY_TEXT = {"targets": "indicator", "projects": "name", "commitments": "description"}
 STRICT_FIELDS = {
@@ -107,23 +110,93 @@ def norm_text(text: str) -> str:
     return re.sub(r"[\s\u3000,，.。;；:：、!！?？\"“”'‘’()（）《》<>\[\]【】\-—]", "", joined)
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a gold report's source file was found, and how."""
+
+    path: Path
+    found_by: str  # "run inputs", "--reports-dir", "next to the gold"
+
+
 class SourceIndex:
-    """Normalized text of the source report lines, to place evidence of gold and predictions alike."""
+    """Finds each gold report's source file and gives the normalized text of its lines, read
+    through the same ingest as `extractor run` (encodings, HTML, DOCX), so line ranges mean the
+    same thing. Without sources (`no_evidence`) every text is empty: key-only alignment."""
 
-    def __init__(self, reports_dir: Path | None):
-        self.reports_dir = reports_dir
-        self._cache: dict[tuple[str, int, int], str] = {}
+    def __init__(self, run_inputs: dict[str, tuple[Path, str | None]], reports_dir: Path | None,
+                 beside_gold: Path | None, no_evidence: bool = False):
+        self.run_inputs, self.reports_dir, self.beside_gold = run_inputs, reports_dir, beside_gold
+        self.no_evidence = no_evidence
+        self.found: dict[str, Source] = {}
+        self._lines: dict[Path, list[tuple[int, str]]] = {}
+        self._texts: dict[tuple[str, int, int], str] = {}
 
-    def text(self, source: str, lines: tuple[int, int]) -> str:
+    def locate(self, source: str, gold_file: Path) -> Source | None:
+        """The source file of a gold report; raises GoldError when it cannot be found or has
+        changed since the run read it."""
+        if self.no_evidence:
+            return None
+        if source in self.found:
+            return self.found[source]
+        recorded = self.run_inputs.get(source) or _only(v for k, v in self.run_inputs.items()
+                                                         if Path(k).name == Path(source).name)
+        tried = []
+        candidates = [(recorded[0], "run inputs")] if recorded else []
+        candidates += [(folder / source, how) for folder, how in ((self.reports_dir, "--reports-dir"),
+                                                                  (self.beside_gold, "next to the gold")) if folder]
+        for path, how in candidates:
+            tried.append(str(path))
+            if path.is_file():
+                if recorded and recorded[1] and _sha256(path) != recorded[1]:
+                    raise GoldError(f"{gold_file}: source {path} has changed since the run read it (sha256 differs); "
+                                    "rerun the extraction or give the original with --reports-dir")
+                self.found[source] = Source(path, how)
+                return self.found[source]
+        raise GoldError(f"{gold_file}: source {source} not found (looked for {', '.join(tried) or 'nothing'}); "
+                        "give --reports-dir, or --no-evidence to align on keys alone")
+
+    def text(self, source: str, lines: tuple[int, int], gold_file: Path) -> str:
+        found = self.locate(source, gold_file)
+        if found is None:
+            return ""
         key = (source, lines[0], lines[1])
-        if key not in self._cache:
-            path = self.reports_dir / source if self.reports_dir else None
-            text = ""
-            if path and path.is_file():
-                all_lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
-                text = "".join(norm_text(line) for line in all_lines[lines[0] - 1:lines[1]])
-            self._cache[key] = text
-        return self._cache[key]
+        if key not in self._texts:
+            if found.path not in self._lines:
+                try:
+                    self._lines[found.path] = read_lines(found.path)
+                except IngestError as exc:
+                    raise GoldError(f"{gold_file}: source {exc}") from None
+            self._texts[key] = "".join(norm_text(text) for n, text in self._lines[found.path]
+                                       if lines[0] <= n <= lines[1])
+        return self._texts[key]
+
+
+def _only(values: Iterator[tuple[Path, str | None]]) -> tuple[Path, str | None] | None:
+    found = list(values)
+    return found[0] if len(found) == 1 else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_inputs(pred_dir: Path) -> dict[str, tuple[Path, str | None]]:
+    """The inputs a run recorded in its run.json: source name -> (path, sha256)."""
+    try:
+        info = json.loads((pred_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for item in info.get("inputs", []) if isinstance(info, dict) else []:
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            out[item.get("source") or Path(item["path"]).name] = (Path(item["path"]), item.get("sha256"))
+        elif isinstance(item, str):  # run.json of version 0.1: paths only
+            out[Path(item).name] = (Path(item), None)
+    return out
 
 
 def span_of(evidence: str, text: str) -> tuple[int, int] | None:
@@ -217,6 +290,8 @@ class EvalResult:
     pred_dir: str
     reports: list[ReportScore] = field(default_factory=list)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # gold report -> where its source was found
+    no_evidence: bool = False
 
     def total(self, kind: str) -> Counts:
         total = Counts()
@@ -261,7 +336,9 @@ class EvalResult:
 
     def to_json(self) -> dict:
         return {
-            "pred": self.pred_dir, "match_threshold": MATCH_THRESHOLD, "metrics": self.rows(),
+            "pred": self.pred_dir, "match_threshold": MATCH_THRESHOLD,
+            "evidence": "not used: key-only alignment (--no-evidence)" if self.no_evidence else "used",
+            "sources": self.sources, "metrics": self.rows(),
             "field_accuracy": {kind: self.field_accuracy(kind) for kind in KINDS},
             "grounding_rate": self.grounding_rate(),
             "reports": [{"gold": r.name, "pred": r.pred_id,
@@ -288,8 +365,8 @@ def _pair_reports(golds: list[tuple[Path, dict]], preds: list[tuple[Path, dict]]
     return pairs
 
 
-def score_report(name: str, gold: dict, pred: dict | None, sources: SourceIndex) -> ReportScore:
-    text = sources.text(gold["source"], tuple(gold["lines"]))
+def score_report(name: str, gold: dict, pred: dict | None, sources: SourceIndex, gold_file: Path) -> ReportScore:
+    text = sources.text(gold["source"], tuple(gold["lines"]), gold_file)
     pred = pred or {}
     counts, hits, missed, spurious, mismatches = {}, {}, {}, {}, {}
     grounded = [0, 0]
@@ -342,16 +419,22 @@ def _bootstrap(result: EvalResult, resamples: int, seed: int = 0) -> dict[str, t
     return {k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for k, v in samples.items()}
 
 
-def evaluate(gold_dir: Path, pred_dir: Path, reports_dir: Path | None = None, bootstrap: int = 1000) -> EvalResult:
+def evaluate(gold_dir: Path, pred_dir: Path, reports_dir: Path | None = None, bootstrap: int = 1000,
+             no_evidence: bool = False) -> EvalResult:
+    """Score a run against gold. Each gold report's source text is found through the run's own
+    record of its inputs, then `reports_dir`, then a reports/ folder beside the gold folder;
+    when it cannot be found (or has changed since the run) this raises GoldError, unless
+    `no_evidence` asks for a key-only alignment on purpose."""
     golds = load_dir(gold_dir, validate=True)
     preds = load_dir(pred_dir, validate=False)
-    if reports_dir is None:
-        base = gold_dir if gold_dir.is_dir() else gold_dir.parent
-        reports_dir = base.parent / "reports"
-    sources = SourceIndex(reports_dir if reports_dir.is_dir() else None)
-    result = EvalResult(str(pred_dir))
+    base = gold_dir if gold_dir.is_dir() else gold_dir.parent
+    sources = SourceIndex(run_inputs(pred_dir) if pred_dir.is_dir() else {}, reports_dir,
+                          base.parent / "reports", no_evidence)
+    result = EvalResult(str(pred_dir), no_evidence=no_evidence)
     for gpath, gold, pred in _pair_reports(golds, preds):
-        result.reports.append(score_report(gpath.stem, gold, pred, sources))
+        result.reports.append(score_report(gpath.stem, gold, pred, sources, gpath))
+        found = sources.found.get(gold["source"])
+        result.sources[gpath.stem] = f"{found.path} ({found.found_by})" if found else "not used (--no-evidence)"
     result.intervals = _bootstrap(result, bootstrap)
     return result
 
@@ -368,7 +451,8 @@ def _row(name: str, m: dict) -> str:
 
 def format_summary(result: EvalResult) -> str:
     rows = result.rows()
-    lines = [f"eval of {result.pred_dir} on {len(result.reports)} gold reports (threshold {MATCH_THRESHOLD})",
+    lines = [NO_EVIDENCE] if result.no_evidence else []
+    lines += [f"eval of {result.pred_dir} on {len(result.reports)} gold reports (threshold {MATCH_THRESHOLD})",
              f"{'type':<17} {'gold':>5} {'pred':>5} {'match':>5}  prec   rec    F1    F1 95% CI      strictF1"]
     lines += [_row(kind, rows[kind]) for kind in ("headline_targets", *KINDS, "overall")]
     lines.append(f"grounding rate (predicted evidence found in the normalized source): {result.grounding_rate():.3f}")
@@ -390,7 +474,7 @@ def _brief(kind: str, record: dict) -> str:
 
 def markdown_report(result: EvalResult) -> str:
     rows = result.rows()
-    out = [f"# Eval of `{result.pred_dir}`", "",
+    out = [f"# Eval of `{result.pred_dir}`", "", *([f"**{NO_EVIDENCE}**", ""] if result.no_evidence else []),
            f"Pairs are aligned by the Hungarian algorithm (match threshold {MATCH_THRESHOLD}); "
            "lenient = aligned, strict = aligned with all key fields equal.", "",
            "| type | gold | pred | matched | precision | recall | F1 | F1 95% CI | strict F1 |",
@@ -406,6 +490,7 @@ def markdown_report(result: EvalResult) -> str:
     for kind in KINDS:
         acc = result.field_accuracy(kind)
         out.append(f"- **{kind}**: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+    out += ["", "## Sources", ""] + [f"- {name}: {where}" for name, where in result.sources.items()]
     for report in result.reports:
         out += ["", f"## {report.name} ↔ {report.pred_id or 'no prediction'}"]
         for kind in KINDS:
@@ -424,7 +509,8 @@ def markdown_report(result: EvalResult) -> str:
 def format_comparison(a: EvalResult, b: EvalResult, markdown: bool = False) -> str:
     ra, rb = a.rows(), b.rows()
     header = f"{'type':<17} {'F1 A':>7} {'F1 B':>7} {'Δ':>7}   {'strict A':>8} {'strict B':>8} {'Δ':>7}"
-    lines = [f"A = {a.pred_dir}", f"B = {b.pred_dir}", header]
+    lines = [NO_EVIDENCE] if a.no_evidence else []
+    lines += [f"A = {a.pred_dir}", f"B = {b.pred_dir}", header]
     for kind in ("headline_targets", *KINDS, "overall"):
         fa, fb, sa, sb = ra[kind]["f1"], rb[kind]["f1"], ra[kind]["strict_f1"], rb[kind]["strict_f1"]
         lines.append(f"{kind:<17} {fa:7.3f} {fb:7.3f} {fb - fa:+7.3f}   {sa:8.3f} {sb:8.3f} {sb - sa:+7.3f}")

@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import gc
 import hashlib
+import os
 import platform
 import re
 import sys
@@ -292,7 +293,7 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
         "finished_at": _now(),
         "backend": result.backend, "settings": settings.public_dict(),
         "prompt_hash": prompt_hash(),
-        "inputs": [{"path": display_path(i.path.absolute()), "source": i.source, "sha256": _sha256(i.path)}
+        "inputs": [{"path": display_path(os.path.abspath(i.path)), "source": i.source, "sha256": _sha256(i.path)}
                    for i in result.inputs],
         "reports": [{"report_id": o.report_id, "source": o.source, "region": o.region, "lines": list(o.lines),
                      "complete": o.complete,

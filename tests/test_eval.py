@@ -66,3 +66,63 @@ def test_malformed_gold_is_named(tmp_path):
     (tmp_path / "pred" / "p.json").write_text("{}")
     with pytest.raises(GoldError, match=r"bad.json: targets\[0\]"):
         evaluate(gold_dir, tmp_path / "pred", bootstrap=0)
+
+
+# ---------------------------------------------------------------- finding the sources (issue 17)
+
+def _rules_run(tmp_path, reports):
+    from extractor.config import load_settings
+    from extractor.pipeline import run
+
+    out = tmp_path / "run"
+    run(reports, load_settings(), out)
+    return out
+
+
+def _f1s(result):
+    return {kind: round(row["f1"], 6) for kind, row in result.rows().items()}
+
+
+def test_gold_in_a_bare_folder_finds_its_sources_through_the_run(tmp_path, shared, gold):
+    import shutil
+
+    copies = tmp_path / "copies"
+    shutil.copytree(shared / "reports", copies)
+    out = _rules_run(tmp_path, sorted(copies.glob("*.txt")))
+    bare = _write(tmp_path / "my_gold", gold)
+    found = evaluate(bare, out, bootstrap=0)
+    told = evaluate(bare, out, reports_dir=shared / "reports", bootstrap=0)
+    assert _f1s(found) == _f1s(told) and found.grounding_rate() == 1.0
+    assert all("(run inputs)" in where for where in found.sources.values())
+    # The run's inputs moved away and nothing else given: refuse, naming the gold file.
+    shutil.move(copies, tmp_path / "elsewhere")
+    with pytest.raises(GoldError, match=r"my_gold/\w+\.json: source \S+ not found \(looked for "):
+        evaluate(bare, out, bootstrap=0)
+    # Given back where it is, it is found; changed since the run, it is refused.
+    assert _f1s(evaluate(bare, out, reports_dir=tmp_path / "elsewhere", bootstrap=0)) == _f1s(told)
+    (tmp_path / "elsewhere" / "000_f7dc3958b100317f.txt").write_text("changed", encoding="utf-8")
+    with pytest.raises(GoldError, match="has changed since the run"):
+        evaluate(bare, out, reports_dir=tmp_path / "elsewhere", bootstrap=0)
+
+
+def test_without_sources_the_cli_refuses_or_says_so(tmp_path, shared, gold):
+    import subprocess
+    import sys
+
+    out = _rules_run(tmp_path, [shared / "reports" / "000_f7dc3958b100317f.txt"])
+    (out / "run.json").write_text(json.dumps({"extractor_version": "0.1.0", "inputs": []}), encoding="utf-8")
+    bare = _write(tmp_path / "my_gold", {"qingzhen": gold["qingzhen"]})
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-c", "from extractor.cli import main; main()", "eval", "--gold",
+                               str(bare), "--pred", str(out), "--bootstrap", "0", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    refused = cli()
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().count("\n") == 0 and "qingzhen.json: source 000_f7dc3958b100317f.txt not found" \
+        in refused.stderr
+    keyed = cli("--no-evidence", "--report", str(tmp_path / "e.md"), "--json", str(tmp_path / "e.json"))
+    assert keyed.returncode == 0 and keyed.stdout.startswith("WITHOUT EVIDENCE")
+    assert "WITHOUT EVIDENCE" in (tmp_path / "e.md").read_text(encoding="utf-8").splitlines()[2]
+    assert json.loads((tmp_path / "e.json").read_text())[0]["evidence"].startswith("not used")
