@@ -37,12 +37,13 @@ def _settings(server: FakeServerProcess, cache_dir: Path, concurrency: int, use_
 
 async def _send_all(base_url: str, bodies: list[dict], concurrency: int, sdk: bool) -> float:
     """Wall time to send every request body at a concurrency, by the openai SDK or bare HTTP."""
-    import httpx2  # the openai SDK's HTTP library
     import openai
+
+    from extractor.llm import http_library
 
     semaphore = asyncio.Semaphore(concurrency)
     sdk_client = openai.AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0) if sdk else None
-    http_client = httpx2.AsyncClient(base_url=base_url, timeout=60)
+    http_client = http_library().AsyncClient(base_url=base_url, timeout=60)
 
     async def send(body: dict) -> None:
         async with semaphore:

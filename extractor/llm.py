@@ -41,6 +41,13 @@ _current_usage: contextvars.ContextVar[Usage] = contextvars.ContextVar("current_
 logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
+def http_library() -> Any:
+    """The HTTP library the installed openai SDK is built on (httpx; httpx2 in openai 3)."""
+    import openai._base_client as base
+
+    return getattr(base, "httpx2", None) or base.httpx
+
+
 def root_cause(exc: BaseException) -> BaseException:
     """The transport error inside instructor's wrapper, if there is one."""
     seen = exc
@@ -78,7 +85,8 @@ class _BackoffWait:
 
     def __init__(self, cap: float):
         self.cap = cap
-        self.exponential = wait_exponential_jitter(multiplier=0.5, max=cap, jitter=0.5)
+        # initial=, not multiplier= (tenacity 9.2+ only): the range allows tenacity 8.2
+        self.exponential = wait_exponential_jitter(initial=0.5, max=cap, jitter=0.5)
 
     def __call__(self, retry_state: Any) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

@@ -74,10 +74,12 @@ def test_retry_after_is_honoured(tmp_path):
         def __init__(self, exc):
             self.outcome = Outcome(exc)
 
-    import httpx2
     import openai
 
-    response = httpx2.Response(429, headers={"retry-after": "7"}, request=httpx2.Request("POST", "http://x"))
+    from extractor.llm import http_library
+
+    http = http_library()
+    response = http.Response(429, headers={"retry-after": "7"}, request=http.Request("POST", "http://x"))
     exc = openai.RateLimitError("rate limited", response=response, body=None)
     assert _BackoffWait(cap=30)(State(exc)) == 7.0
     assert _BackoffWait(cap=2)(State(exc)) == 2.0
