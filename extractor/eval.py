@@ -18,7 +18,6 @@ count for strict P/R/F1.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -32,7 +31,7 @@ from pydantic import ValidationError
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from .ingest import IngestError, normalize_lines, read_lines, to_simplified_text
+from .ingest import IngestError, file_sha256, normalize_lines, read_lines, to_simplified_text
 from .output import report_files
 from .models import RECORD_MODELS
 
@@ -147,7 +146,7 @@ class SourceIndex:
         for path, how in candidates:
             tried.append(str(path))
             if path.is_file():
-                if recorded and recorded[1] and _sha256(path) != recorded[1]:
+                if recorded and recorded[1] and file_sha256(path) != recorded[1]:
                     raise GoldError(f"{gold_file}: source {path} has changed since the run read it (sha256 differs); "
                                     "rerun the extraction or give the original with --reports-dir")
                 self.found[source] = Source(path, how)
@@ -174,14 +173,6 @@ class SourceIndex:
 def _only(values: Iterator[tuple[Path, str | None]]) -> tuple[Path, str | None] | None:
     found = list(values)
     return found[0] if len(found) == 1 else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_inputs(pred_dir: Path) -> dict[str, tuple[Path, str | None]]:

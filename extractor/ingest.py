@@ -8,6 +8,7 @@ normalized text therefore always maps back to lines of the original file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -78,6 +79,18 @@ def display_path(path: Path | str) -> str:
     """A path as text that can always be printed and written to JSON: bytes of a file name
     that are not valid UTF-8 show as U+FFFD instead of breaking the output."""
     return os.fsencode(str(path)).decode("utf-8", errors="replace")
+
+
+def file_sha256(path: Path) -> str | None:
+    """Hex sha256 of a file's bytes, read in blocks; None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import datetime
 import gc
-import hashlib
 import os
 import platform
 import re
@@ -28,7 +27,7 @@ from .chunk import Chunk, Section, build_sections, make_chunks
 from .config import Settings
 from .extract import Backend, ChunkExtractor, ChunkOutcome, Usage, make_backend
 from .ground import Dropped, EvidenceLocator, ground
-from .ingest import IngestError, Report, display_path, load_document, split_reports
+from .ingest import IngestError, Report, display_path, file_sha256, load_document, split_reports
 from .merge import merge
 from .models import FailedChunk, ReportOutput
 from .output import RunWriter, report_output
@@ -293,7 +292,8 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
         "finished_at": _now(),
         "backend": result.backend, "settings": settings.public_dict(),
         "prompt_hash": prompt_hash(),
-        "inputs": [{"path": display_path(os.path.abspath(i.path)), "source": i.source, "sha256": _sha256(i.path)}
+        "inputs": [{"path": display_path(os.path.abspath(i.path)), "source": i.source,
+                    "sha256": file_sha256(i.path) if i.path.is_file() else None}
                    for i in result.inputs],
         "reports": [{"report_id": o.report_id, "source": o.source, "region": o.region, "lines": list(o.lines),
                      "complete": o.complete,
@@ -309,19 +309,6 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        if not path.is_file():
-            return None
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
