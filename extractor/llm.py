@@ -26,7 +26,8 @@ import diskcache
 import instructor
 import openai
 from pydantic import ConfigDict, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_attempt,
+                      wait_exponential_jitter)
 
 from .chunk import Chunk
 from .config import ConfigError, Settings, redact_url
@@ -78,6 +79,24 @@ def retry_after_seconds(exc: BaseException | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+# What instructor may re-ask the model about: an answer that fails the schema. Older instructor
+# versions (1.7) retried every exception given an int, transport faults included; tenacity above
+# owns those, so the policy is passed explicitly.
+try:
+    from instructor import core as _instructor_errors  # instructor 1.9+
+except ImportError:
+    from instructor import exceptions as _instructor_errors
+_ANSWER_ERRORS = tuple(e for e in (ValidationError, json.JSONDecodeError,
+                                   getattr(_instructor_errors, "ResponseParsingError", None),
+                                   getattr(_instructor_errors, "AsyncValidationError", None))
+                       if isinstance(e, type))
+
+
+def _reasks(max_retries: int) -> AsyncRetrying:
+    """instructor's re-ask policy for one call (a fresh object: tenacity keeps state on it)."""
+    return AsyncRetrying(stop=stop_after_attempt(max_retries + 1), retry=retry_if_exception_type(_ANSWER_ERRORS))
 
 
 class _BackoffWait:
@@ -198,7 +217,7 @@ class OpenAIBackend:
                     # that trickles bytes would hold a request far longer.
                     records = await asyncio.wait_for(self.client.chat.completions.create(
                         model=self.settings.model, response_model=LLMChunkRecords, messages=render(chunk),
-                        max_retries=self.settings.max_retries, temperature=self.settings.temperature,
+                        max_retries=_reasks(self.settings.max_retries), temperature=self.settings.temperature,
                         max_tokens=self.settings.max_tokens), self.settings.timeout * (self.settings.max_retries + 1))
             dropped: list[str] = []
         except Exception as exc:
