@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from extractor.config import load_settings
-from extractor.fake_llm import FakeServerProcess
+from extractor.testing.fake_llm import FakeServerProcess
 from extractor.pipeline import prepare, run
-from extractor.rules import extract_chunk
+from extractor.backends.rules import extract_chunk
 
 DEFAULT_REPORTS = Path(__file__).resolve().parent.parent.parent / "shared" / "reports"
 
@@ -39,7 +39,7 @@ async def _send_all(base_url: str, bodies: list[dict], concurrency: int, sdk: bo
     """Wall time to send every request body at a concurrency, by the openai SDK or bare HTTP."""
     import openai
 
-    from extractor.llm import http_library
+    from extractor.backends.openai import http_library
 
     semaphore = asyncio.Semaphore(concurrency)
     sdk_client = openai.AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0) if sdk else None
@@ -62,11 +62,12 @@ async def _send_all(base_url: str, bodies: list[dict], concurrency: int, sdk: bo
 
 
 def _request_bodies(chunks: list) -> list[dict]:
-    from extractor.llm import LLMChunkRecords
-    from extractor.prompts import render
+    from extractor.backends.openai import LLMChunkRecords
+    from extractor.prompting import load_prompts
 
     tool = {"type": "function", "function": LLMChunkRecords.openai_schema}
-    return [{"model": "bench-model", "messages": render(c), "tools": [tool],
+    prompts = load_prompts()
+    return [{"model": "bench-model", "messages": prompts.render(c), "tools": [tool],
              "tool_choice": {"type": "function", "function": {"name": tool["function"]["name"]}}} for c in chunks]
 
 

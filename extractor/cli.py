@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 
+from . import __version__
 from .config import ConfigError, Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -35,36 +36,57 @@ def _settings(config: Optional[Path], **overrides) -> Settings:
 
 
 INTERRUPTED = "interrupted: rerun the same command to resume from the cache"
-ConfigOpt = typer.Option(None, "--config", help="TOML file with settings (same names as the flags).")
+ConfigOpt = typer.Option(None, "--config", help="TOML file with settings (the flags' names, - or _).")
+
+
+def _opt(name: str, text: str, *flags: str) -> object:
+    """A flag that overrides a setting; its help shows the setting's default."""
+    default = Settings.model_fields[name].default
+    shown = "none" if default is None else default
+    return typer.Option(None, *flags, help=f"{text} (default: {shown})")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"extractor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Extract targets, projects and livelihood commitments from Chinese government reports."""
 
 
 @app.command()
 def run(
     files: list[Path] = typer.Argument(..., help="Report files: .txt, .html, .docx."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
-    backend: Optional[str] = typer.Option(None, help="auto | rules | openai"),
-    model: Optional[str] = typer.Option(None, help="Model name (openai backend)."),
-    base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible endpoint URL."),
-    mode: Optional[str] = typer.Option(None, help="instructor mode: tools | json_schema | md_json"),
-    concurrency: Optional[int] = typer.Option(None, help="Chunks extracted at once."),
-    timeout: Optional[float] = typer.Option(None, help="Seconds for one request's whole answer."),
-    max_tokens: Optional[int] = typer.Option(None, help="Answer budget in tokens (endpoints differ: 4,096 is common)."),
-    rpm: Optional[int] = typer.Option(None, help="Requests-per-minute limit."),
-    chunk_chars: Optional[int] = typer.Option(None, help="Chunk budget in characters."),
-    cache_dir: Optional[Path] = typer.Option(None, help="Cache directory (default ./cache)."),
+    backend: Optional[str] = _opt("backend", "auto | rules | openai"),
+    model: Optional[str] = _opt("model", "Model name (openai backend)."),
+    base_url: Optional[str] = _opt("base_url", "OpenAI-compatible endpoint URL."),
+    mode: Optional[str] = _opt("mode", "instructor mode: tools | json_schema | md_json"),
+    concurrency: Optional[int] = _opt("concurrency", "Chunks extracted at once."),
+    timeout: Optional[float] = _opt("timeout", "Seconds for one request's whole answer."),
+    max_tokens: Optional[int] = _opt("max_tokens", "Answer budget in tokens (endpoints differ: 4,096 is common)."),
+    rpm: Optional[int] = _opt("rpm", "Requests-per-minute limit."),
+    chunk_chars: Optional[int] = _opt("chunk_chars", "Chunk budget in characters."),
+    prompts: Optional[Path] = _opt("prompts", "Folder with your own system.md and user.md (see prompts/)."),
+    lexicon: Optional[Path] = _opt("lexicon", "Your own rules lexicon (TOML, see extractor/data/lexicon.toml)."),
+    cache_dir: Optional[Path] = _opt("cache_dir", "Cache directory."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     keep_ungrounded: bool = typer.Option(False, "--keep-ungrounded", help="Keep records whose evidence is not found."),
     traditional: bool = typer.Option(False, "--keep-traditional", help="Do not convert to simplified characters."),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Extract records from reports and write one JSON per report, records.jsonl, CSVs and run.json."""
-    from .extract import RunAborted
+    from .backends.base import RunAborted
     from .output import OutputError
     from .pipeline import run as run_pipeline
 
     settings = _settings(config, backend=backend, model=model, base_url=base_url, mode=mode,
                          concurrency=concurrency, timeout=timeout, max_tokens=max_tokens, rpm=rpm,
-                         chunk_chars=chunk_chars, cache_dir=cache_dir,
+                         chunk_chars=chunk_chars, prompts=prompts, lexicon=lexicon, cache_dir=cache_dir,
                          use_cache=False if no_cache else None, keep_ungrounded=keep_ungrounded or None,
                          to_simplified=False if traditional else None)
     if settings.resolved_backend() == "rules" and settings.backend == "auto":
@@ -109,7 +131,7 @@ def split(
     files: list[Path] = typer.Argument(..., help="Report files."),
     as_json: bool = typer.Option(False, "--json", help="Print the full structure as JSON."),
     stats: bool = typer.Option(False, "--stats", help="Print ingest timing."),
-    chunk_chars: Optional[int] = typer.Option(None, help="Chunk budget in characters."),
+    chunk_chars: Optional[int] = _opt("chunk_chars", "Chunk budget in characters."),
     traditional: bool = typer.Option(False, "--keep-traditional", help="Do not convert to simplified characters."),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
@@ -185,11 +207,16 @@ def eval_command(
 
 
 @app.command()
-def schema(out: Path = typer.Option(Path("schemas"), "--out", help="Directory for the JSON Schema files.")) -> None:
+def schema(out: Optional[Path] = typer.Option(
+        None, "--out", help="Directory for the JSON Schema files (default: schemas/ of the source checkout).")) -> None:
     """Write the JSON Schema of the output files, generated from the pydantic models."""
-    from .output import write_atomic
     from .models import schema_files
+    from .output import write_atomic
 
+    if out is None:
+        out = Path(__file__).resolve().parent.parent / "schemas"
+        if not out.is_dir():
+            _fail("no schemas/ folder beside the package (an installed copy): give --out DIR")
     for name, text in schema_files().items():
         write_atomic(out / name, text)
         typer.echo(str(out / name))
@@ -197,7 +224,7 @@ def schema(out: Path = typer.Option(Path("schemas"), "--out", help="Directory fo
 
 def _cache_dir(cache_dir: Optional[Path], config: Optional[Path]) -> Path | None:
     """The configured cache directory, or None (after saying so) when there is no cache yet."""
-    directory = _settings(config, cache_dir=cache_dir).cache_dir
+    directory = _settings(config, cache_dir=cache_dir).cache_dir.absolute()
     if not directory.exists():
         typer.echo(f"{directory}: no cache (0 entries)")
         return None

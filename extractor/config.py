@@ -23,8 +23,8 @@ class ConfigError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EXTRACTOR_", extra="forbid", validate_default=True)
 
-    backend: Literal["auto", "rules", "openai"] = Field(
-        "auto", description="'auto' uses openai when a model and key or base URL are set, else rules.")
+    backend: str = Field(
+        "auto", description="rules | openai | auto (openai when a model or endpoint is named, else rules).")
     model: str | None = Field(None, description="Model name for the openai backend.")
     api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("EXTRACTOR_API_KEY", "OPENAI_API_KEY", "api_key"))
@@ -45,12 +45,14 @@ class Settings(BaseSettings):
     to_simplified: bool = Field(True, description="Convert text written in traditional characters to simplified.")
     max_file_mb: float = Field(200.0, gt=0, description="Larger input files are refused (guards memory).")
 
+    prompts: Path | None = Field(None, description="Folder with system.md and user.md to use instead of the shipped prompts.")
+    lexicon: Path | None = Field(None, description="TOML lexicon to use instead of the shipped one (rules backend).")
     cache_dir: Path = Path("cache")
     use_cache: bool = True
     keep_ungrounded: bool = False
     fuzzy_threshold: float = Field(90.0, ge=50, le=100, description="Minimum fuzzy score to ground evidence.")
 
-    def resolved_backend(self) -> Literal["rules", "openai"]:
+    def resolved_backend(self) -> str:
         """'auto' means openai as soon as a model or an endpoint is named (never a silent
         fallback to rules then), else the offline rules."""
         if self.backend != "auto":
@@ -90,7 +92,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     values: dict[str, Any] = {}
     if config_file is not None:
         try:
-            values.update(tomllib.loads(Path(config_file).read_text(encoding="utf-8")))
+            # keys as the flags are written (base-url) or as the settings are named (base_url)
+            values.update({key.replace("-", "_"): value for key, value in
+                           tomllib.loads(Path(config_file).read_text(encoding="utf-8")).items()})
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{config_file}: cannot read config: {exc}") from exc
     values.update({k: v for k, v in overrides.items() if v is not None})

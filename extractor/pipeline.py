@@ -25,7 +25,9 @@ from typing import Callable, Iterator
 from . import __version__
 from .chunk import Chunk, Section, build_sections, make_chunks
 from .config import Settings
-from .extract import Backend, ChunkExtractor, ChunkOutcome, Usage, make_backend
+from .backends import make_backend
+from .backends.base import Backend, Usage
+from .extraction import ChunkExtractor, ChunkOutcome
 from .ground import Dropped, EvidenceLocator, ground
 from .ingest import IngestError, Report, display_path, file_sha256, load_document, split_reports
 from .merge import merge
@@ -98,6 +100,8 @@ class RunResult:
     unsupported: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = ""
+    prompt_hash: str = ""  # of the prompts the backend sent, if it sends any
+    lexicon_hash: str = ""
 
     @property
     def failed(self) -> bool:
@@ -194,6 +198,8 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
     started = time.perf_counter()
     backend = backend or make_backend(settings)
     result.backend = backend.name
+    result.prompt_hash = getattr(backend, "prompt_hash", "")
+    result.lexicon_hash = getattr(backend, "lexicon_hash", "")
     show = sys.stderr.isatty() if show_progress is None else show_progress
     progress = _Progress(show and backend.name != "rules")
     extractor = ChunkExtractor(backend, settings, progress.advance)
@@ -283,15 +289,14 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
              started_at: str = "") -> dict:
     """The run.json record: what ran, on which inputs, with which settings, and what it cost.
     No secrets."""
-    from .prompts import prompt_hash
-
     counts = {k: sum(len(getattr(o, k)) for o in result.outputs) for k in ("targets", "projects", "commitments")}
     return {
         "extractor_version": __version__, "python": platform.python_version(),
         "command": [display_path(arg) for arg in argv or []], "started_at": started_at,
         "finished_at": _now(),
         "backend": result.backend, "settings": settings.public_dict(),
-        "prompt_hash": prompt_hash(),
+        "prompts": display_path(os.path.abspath(settings.prompts)) if settings.prompts else "shipped",
+        "prompt_hash": result.prompt_hash or None, "lexicon_hash": result.lexicon_hash or None,
         "inputs": [{"path": display_path(os.path.abspath(i.path)), "source": i.source,
                     "sha256": file_sha256(i.path) if i.path.is_file() else None}
                    for i in result.inputs],

@@ -1,14 +1,13 @@
 """The openai backend against a fake OpenAI-compatible server speaking real HTTP on 127.0.0.1."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from extractor.config import load_settings
-from extractor.fake_llm import FakeOpenAIServer, one_of_each
+from extractor.testing.fake_llm import FakeOpenAIServer, one_of_each
 from extractor.pipeline import run
-from extractor.rules import extract_chunk
+from extractor.backends.rules import extract_chunk
 from extractor.chunk import make_chunks
 from extractor.ingest import load_document, split_reports
 
@@ -59,7 +58,7 @@ def test_faults_are_retried_and_no_chunk_is_lost(tmp_path, shared):
 
 
 def test_retry_after_is_honoured(tmp_path):
-    from extractor.llm import _BackoffWait
+    from extractor.backends.openai import _BackoffWait
 
     class Outcome:
         def __init__(self, exc):
@@ -76,7 +75,7 @@ def test_retry_after_is_honoured(tmp_path):
 
     import openai
 
-    from extractor.llm import http_library
+    from extractor.backends.openai import http_library
 
     http = http_library()
     response = http.Response(429, headers={"retry-after": "7"}, request=http.Request("POST", "http://x"))
@@ -107,21 +106,29 @@ def test_secrets_never_leave_the_process(tmp_path):
     assert info["settings"]["api_key"] == "set" and info["backend"] == "openai"
 
 
-def test_prompt_change_misses_the_cache(tmp_path, monkeypatch):
-    from extractor import llm
+def test_an_edited_copy_of_the_prompts_changes_the_cache_key_and_run_json(tmp_path):
+    import shutil
 
+    from extractor.prompting import shipped_prompts_dir
+
+    mine = tmp_path / "my_prompts"
+    shutil.copytree(shipped_prompts_dir(), mine)
     with FakeOpenAIServer() as server:
-        s = settings(server, tmp_path)
-        run([SAMPLE], s, tmp_path / "out", show_progress=False)
+        run([SAMPLE], settings(server, tmp_path), tmp_path / "a", show_progress=False)
         first = server.stats.requests
-        monkeypatch.setattr(llm, "prompt_hash", lambda: "changed")
-        run([SAMPLE], s, tmp_path / "out", show_progress=False)
+        run([SAMPLE], settings(server, tmp_path, prompts=mine), tmp_path / "b", show_progress=False)
+        assert server.stats.requests == first  # an unchanged copy: the same prompts, the same answers
+        (mine / "system.md").write_text((mine / "system.md").read_text(encoding="utf-8") + "\nBe terse.\n",
+                                        encoding="utf-8")
+        run([SAMPLE], settings(server, tmp_path, prompts=mine), tmp_path / "c", show_progress=False)
         assert server.stats.requests == 2 * first
+    hashes = [json.loads((tmp_path / d / "run.json").read_text())["prompt_hash"] for d in "abc"]
+    assert hashes[0] == hashes[1] != hashes[2] and len(hashes[2]) == 64
 
 
 def test_the_model_is_shown_a_compact_schema_and_pydantic_still_validates():
-    from extractor.llm import LLMChunkRecords
-    from extractor.prompts import compact_schema
+    from extractor.backends.openai import LLMChunkRecords
+    from extractor.prompting import compact_schema
 
     schema = LLMChunkRecords.model_json_schema()
     text = json.dumps(schema)
@@ -143,7 +150,7 @@ def test_async_validator_check_is_memoized_only_for_models_that_pass():
                                            reason="this instructor has no per-call async-validator walk")
     from pydantic import BaseModel
 
-    from extractor.llm import LLMChunkRecords, memoize_instructor_model_check
+    from extractor.backends.openai import LLMChunkRecords, memoize_instructor_model_check
 
     class Bad(BaseModel):
         name: str

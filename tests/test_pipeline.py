@@ -5,9 +5,9 @@ import gc
 import shutil
 
 from extractor.config import load_settings
-from extractor.extract import Extraction
+from extractor.backends.base import Extraction
 from extractor.pipeline import run_async
-from extractor.rules import extract_chunk
+from extractor.backends.rules import extract_chunk
 
 from conftest import SAMPLE
 

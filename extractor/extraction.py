@@ -1,4 +1,6 @@
-"""Extract: chunks -> raw records, through a pluggable backend, concurrently.
+"""Extraction: chunks -> raw records, through a pluggable backend, concurrently.
+
+(Named extraction.py, not extract.py: `from extractor import extract` is the API function.)
 
 A backend turns one chunk into ChunkRecords. The orchestration here runs many chunks at
 once (bounded by `concurrency`, optionally by a requests-per-minute limit), and decides what a
@@ -16,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
+from .backends.base import (PROGRAMMING_ERRORS, Backend, ChunkFailed, ChunkTooLarge, Extraction, RunAborted,
+                            Usage)
 from .chunk import Chunk, split_chunk
 from .config import Settings
 from .models import ChunkRecords
@@ -26,46 +30,14 @@ MAX_SPLIT_DEPTH = 3  # a chunk is halved at most three times (eighths of 4,000 c
 BREAKER_FAILURES = 5  # consecutive chunks failing with one cause before the run stops
 
 
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    requests: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-    splits: int = 0
-    invalid_records: int = 0
-
-    def add(self, other: Usage) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@dataclass
-class Extraction:
-    """One backend call's result: the records, what it cost, and the records of the answer that
-    failed validation and were dropped (one line each: field, problem, value)."""
-
-    records: ChunkRecords
-    usage: Usage = field(default_factory=Usage)
-    dropped: list[str] = field(default_factory=list)
 
 
-class ChunkFailed(RuntimeError):
-    """A chunk that could not be extracted; carries the usage spent on it."""
-
-    def __init__(self, message: str, usage: Usage | None = None):
-        super().__init__(message)
-        self.usage = usage or Usage()
 
 
-class ChunkTooLarge(ChunkFailed):
-    """The answer was cut at the output limit, or the request exceeded the model's context:
-    the chunk is worth retrying in smaller pieces."""
 
 
-class RunAborted(Exception):
-    """The run cannot go on (the endpoint refuses every request, or a bug); str() is one line."""
 
 
 @dataclass
@@ -78,12 +50,6 @@ class ChunkOutcome:
     dropped: list[str] = field(default_factory=list)
 
 
-class Backend(Protocol):
-    name: str
-
-    async def extract(self, chunk: Chunk) -> Extraction: ...
-
-    async def aclose(self) -> None: ...
 
 
 class RateLimiter:
@@ -103,9 +69,6 @@ class RateLimiter:
             self._next = max(now, self._next) + self.interval
         if delay > 0:
             await asyncio.sleep(delay)
-
-
-PROGRAMMING_ERRORS = (TypeError, AttributeError, ImportError, NameError)  # programming errors: a bug, not a chunk's fault
 
 
 class ChunkExtractor:
@@ -180,15 +143,3 @@ class ChunkExtractor:
 
     async def extract_many(self, chunks: list[Chunk]) -> list[ChunkOutcome]:
         return list(await asyncio.gather(*(self.extract(c) for c in chunks)))
-
-
-def make_backend(settings: Settings) -> Backend:
-    """The configured backend; raises ConfigError when its settings are incomplete."""
-    settings.check_backend()
-    if settings.resolved_backend() == "openai":
-        from .llm import OpenAIBackend
-
-        return OpenAIBackend(settings)
-    from .rules import RulesBackend
-
-    return RulesBackend()

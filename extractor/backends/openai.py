@@ -1,4 +1,5 @@
-"""The LLM backend: instructor over the official openai client, for any OpenAI-compatible URL.
+"""The instructor backend: instructor over the official openai client, for any OpenAI-compatible
+URL (OpenAI, DeepSeek, Qwen/DashScope, vLLM, Ollama, llama.cpp).
 
 Two retry layers with separate jobs: instructor re-asks the model when its answer fails the
 pydantic schema (`max_retries`); tenacity retries transport faults (429 honouring
@@ -29,11 +30,11 @@ from pydantic import ConfigDict, ValidationError
 from tenacity import (AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_attempt,
                       wait_exponential_jitter)
 
-from .chunk import Chunk
-from .config import ConfigError, Settings, redact_url
-from .extract import PROGRAMMING_ERRORS, ChunkFailed, ChunkTooLarge, Extraction, RunAborted, Usage
-from .models import RECORD_MODELS, ChunkRecords
-from .prompts import compact_schema, prompt_hash, render, schema_hash
+from ..chunk import Chunk
+from ..config import ConfigError, Settings, redact_url
+from ..models import RECORD_MODELS, ChunkRecords
+from ..prompting import compact_schema, load_prompts, schema_hash
+from .base import PROGRAMMING_ERRORS, ChunkFailed, ChunkTooLarge, Extraction, RunAborted, Usage
 
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA,
           "md_json": instructor.Mode.MD_JSON}
@@ -170,6 +171,8 @@ class OpenAIBackend:
         if not settings.model:
             raise ValueError("the openai backend needs a model (--model or EXTRACTOR_MODEL)")
         self.settings = settings
+        self.prompts = load_prompts(settings.prompts)
+        self.prompt_hash = self.prompts.hash
         memoize_instructor_model_check()
         self.raw = openai.AsyncOpenAI(
             api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
@@ -194,7 +197,7 @@ class OpenAIBackend:
 
     def cache_key(self, chunk: Chunk) -> str:
         s = self.settings
-        material = {"model": s.model, "mode": s.mode, "prompt": prompt_hash(), "schema": schema_hash(LLMChunkRecords),
+        material = {"model": s.model, "mode": s.mode, "prompt": self.prompts.hash, "schema": schema_hash(LLMChunkRecords),
                     "base_url": s.base_url, "temperature": s.temperature, "max_tokens": s.max_tokens,
                     "context": chunk.context, "section": chunk.section_path, "part": chunk.part, "text": chunk.text}
         return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -216,7 +219,7 @@ class OpenAIBackend:
                     # A total deadline per attempt: the client's timeout is per read, and a server
                     # that trickles bytes would hold a request far longer.
                     records = await asyncio.wait_for(self.client.chat.completions.create(
-                        model=self.settings.model, response_model=LLMChunkRecords, messages=render(chunk),
+                        model=self.settings.model, response_model=LLMChunkRecords, messages=self.prompts.render(chunk),
                         max_retries=_reasks(self.settings.max_retries), temperature=self.settings.temperature,
                         max_tokens=self.settings.max_tokens), self.settings.timeout * (self.settings.max_retries + 1))
             dropped: list[str] = []

@@ -8,8 +8,9 @@ client's timeout, answers trickled byte by byte, dropped connections; and, for c
 than `max_chunk_chars`, answers cut at the output limit or a context-length error.
 
 Tests run it in a thread (`FakeOpenAIServer`); benchmarks run it in its own process
-(`FakeServerProcess`, or `python -m extractor.fake_llm`) so that its CPU work does not
-compete with the client for one interpreter lock.
+(`FakeServerProcess`, or `python -m extractor.testing.fake_llm`) so that its CPU work does not
+compete with the client for one interpreter lock. Test and benchmark tooling: nothing in the
+product imports it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from .chunk import Chunk
-from .prompts import parse_user_message
-from .rules import extract_chunk
+from ..backends.rules import extract_chunk
+from ..chunk import Chunk
+from ..prompting import parse_user_message
 
 @lru_cache(maxsize=1)
 def _encoding():
@@ -258,7 +259,7 @@ class FakeServerProcess:
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> FakeServerProcess:
-        self._process = subprocess.Popen([sys.executable, "-m", "extractor.fake_llm", "--latency", str(self.latency)],
+        self._process = subprocess.Popen([sys.executable, "-m", "extractor.testing.fake_llm", "--latency", str(self.latency)],
                                          stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         self.base_url = self._process.stdout.readline().strip()
@@ -280,7 +281,7 @@ class FakeServerProcess:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m extractor.fake_llm", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m extractor.testing.fake_llm", description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
     args = parser.parse_args(argv)
     server = FakeOpenAIServer(latency=args.latency)

@@ -1,30 +1,63 @@
-"""Prompt templates shipped in extractor/prompts/, rendered per chunk and versioned by hash."""
+"""Prompting: the templates (system.md, user.md) rendered per chunk and versioned by hash.
+
+The shipped templates live in the repository's top-level prompts/ (the wheel ships them as
+extractor/prompts/); `--prompts DIR` runs with a user's own copy. Their hash is part of every
+cache key and of run.json, so two runs with different prompts never share answers and can be
+compared with `extractor eval --pred A --pred B`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from .chunk import Chunk
+from .config import ConfigError
 
 TEXT_OPEN, TEXT_CLOSE = "<report_text>\n", "\n</report_text>"
+TEMPLATES = ("system", "user")
 
 
-@lru_cache(maxsize=None)
-def template(name: str) -> str:
-    return resources.files("extractor").joinpath(f"prompts/{name}.md").read_text("utf-8")
+def shipped_prompts_dir() -> Path:
+    """The shipped templates: inside the installed package, or prompts/ of a source checkout."""
+    packaged = Path(str(resources.files("extractor"))) / "prompts"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "prompts"
 
 
-@lru_cache(maxsize=1)
-def prompt_hash() -> str:
-    """Content hash of all templates: part of every cache key, written to run.json."""
-    digest = hashlib.sha256()
-    for name in ("system", "user"):
-        digest.update(template(name).encode())
-    return digest.hexdigest()[:16]
+@dataclass(frozen=True)
+class PromptSet:
+    """The templates of a run, and the sha256 of their text."""
+
+    system: str
+    user: str
+    hash: str
+
+    def render(self, chunk: Chunk) -> list[dict[str, str]]:
+        user = self.user.format(section_path=fence(chunk.section_path or "(none)"), part=chunk.part,
+                                text=fence(chunk.text), **chunk.context)
+        return [{"role": "system", "content": self.system.strip()}, {"role": "user", "content": user}]
+
+
+def load_prompts(folder: Path | None = None) -> PromptSet:
+    """The templates of a folder (None: the shipped ones); a missing or broken one is ConfigError."""
+    folder = Path(folder) if folder is not None else shipped_prompts_dir()
+    texts = {}
+    for name in TEMPLATES:
+        try:
+            texts[name] = (folder / f"{name}.md").read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{folder / f'{name}.md'}: cannot read the prompt template ({exc.strerror or exc})") \
+                from None
+    missing = [key for key in ("{text}", "{part}") if key not in texts["user"]]
+    if missing:
+        raise ConfigError(f"{folder / 'user.md'}: the template lacks {', '.join(missing)}")
+    digest = hashlib.sha256("\0".join(texts[name] for name in TEMPLATES).encode()).hexdigest()
+    return PromptSet(texts["system"], texts["user"], digest)
 
 
 _DELIMITER = re.compile(r"<(/?)(report_text)", re.I)
@@ -34,12 +67,6 @@ def fence(text: str) -> str:
     """Report text made unable to close (or open) its own <report_text> delimiter: a report is
     data, and a tag inside it must not end the data early."""
     return _DELIMITER.sub(lambda m: f"<{m.group(1)}\u200b{m.group(2)}", text)
-
-
-def render(chunk: Chunk) -> list[dict[str, str]]:
-    user = template("user").format(section_path=fence(chunk.section_path or "(none)"), part=chunk.part,
-                                   text=fence(chunk.text), **chunk.context)
-    return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
 
 
 def parse_user_message(content: str) -> tuple[dict, str]:
@@ -86,4 +113,4 @@ def compact_schema(node: object, naming: bool = False) -> object:
 @lru_cache(maxsize=None)
 def schema_hash(model: type) -> str:
     """Hash of a response model's JSON Schema: part of every cache key, computed once per model."""
-    return hashlib.sha256(json.dumps(model.model_json_schema(), sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(model.model_json_schema(), sort_keys=True).encode()).hexdigest()

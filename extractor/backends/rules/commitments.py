@@ -1,0 +1,115 @@
+"""Plan-part goals told apart into sectoral targets and livelihood commitments, and the items of
+enumerated 民生实事 lists."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from ...chunk import Chunk
+from ...models import Commitment, Target
+from .lexicon import lexicon
+from .targets import parse_goals
+from .values import ENUM_ITEM, clean_indicator, code_of, find_values, is_verb, segments
+
+
+_COUNT_CLASSIFIERS = {"个", "家", "所", "座", "条", "套", "栋", "件", "场", "项", "宗", "处", "名", "户", "张", "辆", "台", "间"}
+_SKIP_AFTER_VALUE = re.compile(r"^(以上|及以上)?(的)?(项目|企业|工业企业|制造业项目|重点项目|市场主体)")
+
+
+def category_of(text: str) -> str | None:
+    lex = lexicon()
+    if any(w in text for w in lex.target_fields):
+        return None
+    for category, words in lex.categories.items():
+        if any(w in text for w in words):
+            return category
+    return None
+
+
+def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool) -> tuple[list[Target], list[Commitment]]:
+    """Quantified goals of the plan part, told apart into sectoral targets and commitments."""
+    year = int(chunk.context["plan_year"])
+    targets: list[Target] = []
+    commitments: list[Commitment] = []
+    for ss, se in segments(text, start, end):
+        sentence = text[ss:se]
+        if "总投资" in sentence and not re.search(r"完成|累计", sentence):
+            continue
+        for draft in parse_goals(text, ss, se):
+            v = draft.value
+            tail = text[draft.ev_end: se]
+            clause_tail = re.split(r"[，,；;]", tail, maxsplit=1)[0]
+            if _SKIP_AFTER_VALUE.match(tail) or v.unit in {"GW", "MW"}:
+                continue
+            if "等" in clause_tail and not clause_tail.startswith("等"):
+                continue  # a capacity inside a list of named projects (3万吨铝箔等52个续建项目)
+            raw_before = text[max(ss, draft.ev_start):draft.ev_end]
+            indicator = draft.indicator
+            noun = re.match(r"^(?:以上|左右)?([^，,、；;。和及等\d（(]{2,18})", tail)
+            verb_only = is_verb(indicator)
+            if v.unit in _COUNT_CLASSIFIERS | {"公里", "万公顷", "公顷", "万亩", "亩", "米"} and noun and (
+                    verb_only or indicator.endswith("等") or len(indicator) <= 1):
+                if "、" in raw_before and "等" not in raw_before:
+                    continue  # a count of items just enumerated: they are projects
+                indicator = noun.group(1)
+                draft.ev_end += noun.end()
+            elif verb_only and draft.subject_from_before:
+                indicator = indicator + draft.subject_from_before
+            indicator = clean_indicator(indicator)
+            if len(indicator) < 2 or len(indicator) > 30 or indicator.endswith("等") or is_verb(indicator):
+                continue
+            if v.measure == "growth" and not re.search(r"增长|增速|下降|提高", text[ss:draft.ev_end]):
+                v.measure = "level"
+            evidence = text[draft.ev_start:draft.ev_end].strip(" ,，、")
+            category = category_of(indicator) or (category_of(sentence) if listed else None)
+            code, _ = code_of(indicator)
+            try:
+                if category and code in {"other", "urban_jobs"}:
+                    commitments.append(Commitment(
+                        description=indicator, category=category, quantity=v.number, quantity_max=v.number_max,
+                        unit=v.unit, comparator=v.comparator, year=year, listed=listed, evidence=evidence))
+                else:
+                    targets.append(Target(
+                        indicator=indicator, indicator_code=code, headline=False, status="planned", year=year,
+                        measure=v.measure, value=v.number, value_max=v.number_max, unit=v.unit,
+                        comparator=v.comparator, evidence=evidence))
+            except ValidationError:
+                continue
+    return targets, commitments
+
+
+
+
+
+
+def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitment]:
+    """Items of an enumerated livelihood list (民生实事: 一是…二是…)."""
+    year = int(chunk.context["plan_year"])
+    body = text[start:end]
+    marks = [m.end() for m in ENUM_ITEM.finditer(body)]
+    out: list[Commitment] = []
+    for i, mark in enumerate(marks):
+        item_end = marks[i + 1] if i + 1 < len(marks) else len(body)
+        item = body[mark:item_end]
+        item = re.split(r"[；;。\n]", item)[0].strip(" ，,")
+        for ss, se in [(0, len(item))] if item else []:
+            for clause in re.split(r"[，,]", item[ss:se]):
+                clause = clause.strip()
+                if len(clause) < 4:
+                    continue
+                values = find_values(clause)
+                v = values[0] if values else None
+                description = clean_indicator(re.sub(r"\d+(?:\.\d+)?\s*\S{0,3}?(个|家|所|座|条|公里|万平方米|平方米|%|套|户|人|场|间)(以上|左右)?", "", clause))
+                if len(description) < 3:
+                    continue
+                try:
+                    out.append(Commitment(
+                        description=description[:40], category=category_of(clause) or "other",
+                        quantity=v.number if v else None, quantity_max=v.number_max if v else None,
+                        unit=v.unit if v else None, comparator=v.comparator if v else "none",
+                        year=year, listed=True, evidence=clause))
+                except ValidationError:
+                    continue
+    return out

@@ -1,0 +1,107 @@
+"""The rules backend's vocabulary, read from a TOML file (data/lexicon.toml by default, or a
+user's own with --lexicon): indicator synonyms, units, stage verbs, domain words.
+
+The lexicon in use is carried by a context variable that the backend sets around each chunk, so
+two runs with different lexicons can share a process and no module holds mutable state."""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from importlib import resources
+from pathlib import Path
+
+@dataclass(frozen=True)
+class Lexicon:
+    openers: tuple[str, ...]
+    codes: dict[str, str]
+    synonyms: tuple[str, ...]  # longest first
+    pairs: dict[str, list[str]]
+    units: tuple[str, ...]
+    about: tuple[str, ...]
+    at_least: tuple[str, ...]
+    at_most: tuple[str, ...]
+    not_values: tuple[str, ...]
+    lead_words: tuple[str, ...]
+    link_verbs: tuple[str, ...]
+    review_verbs: tuple[tuple[str, str], ...]
+    plan_verbs: tuple[tuple[str, str], ...]
+    name_heads: tuple[str, ...]
+    not_names: tuple[str, ...]
+    sectors: dict[str, list[str]]
+    categories: dict[str, list[str]]
+    target_fields: tuple[str, ...]
+    list_markers: tuple[str, ...]
+
+    @cached_property
+    def value_pattern(self) -> re.Pattern[str]:
+        """A number, an optional range or 多/余, and one of the lexicon's units."""
+        units = "|".join(re.escape(u) for u in self.units)
+        return re.compile(
+            r"(?P<num>\d+(?:\.\d+)?)(?:\s*(?:%|)\s*(?P<sep>[-—–~～至到])\s*(?P<max>\d+(?:\.\d+)?))?"
+            rf"\s*(?P<more>多|余)?\s*(?P<unit>{units})")
+
+
+DEFAULT_LEXICON = "data/lexicon.toml"
+_active: contextvars.ContextVar[Lexicon] = contextvars.ContextVar("lexicon")
+
+
+def lexicon() -> Lexicon:
+    """The lexicon of the chunk being read: the one the backend set, else the shipped one."""
+    return _active.get(None) or _shipped()
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Lexicon:
+    return load_lexicon(None)
+
+
+def use_lexicon(lex: Lexicon) -> contextvars.Token[Lexicon]:
+    return _active.set(lex)
+
+
+def reset_lexicon(token: contextvars.Token[Lexicon]) -> None:
+    _active.reset(token)
+
+
+def lexicon_hash(path: Path | None) -> str:
+    """sha256 of a lexicon file's text: written to run.json beside the prompt hash."""
+    return hashlib.sha256(lexicon_text(path).encode()).hexdigest()
+
+
+def lexicon_text(path: Path | None) -> str:
+    if path is None:
+        return resources.files("extractor").joinpath(DEFAULT_LEXICON).read_text("utf-8")
+    return Path(path).read_text(encoding="utf-8")
+
+
+def load_lexicon(path: Path | None) -> Lexicon:
+    """A lexicon file (None: the shipped one); raises ValueError naming what is wrong."""
+    try:
+        data = tomllib.loads(lexicon_text(path))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the lexicon ({exc})") from None
+    try:
+        return _build(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path or DEFAULT_LEXICON}: lexicon lacks or misshapes {exc}") from None
+
+
+def _build(data: dict) -> Lexicon:
+    t, n, g, p, c = data["targets"], data["numbers"], data["goals"], data["projects"], data["commitments"]
+    categories = {k: v for k, v in c.items() if isinstance(v, list) and k not in {"target_fields", "list_markers"}}
+    by_length = lambda words: tuple(sorted(words, key=len, reverse=True))  # noqa: E731
+    return Lexicon(
+        openers=tuple(t["passage_openers"]), codes=t["codes"], synonyms=by_length(t["codes"]),
+        pairs=t["pairs"], units=by_length(n["units"]), about=tuple(n["about"]),
+        at_least=by_length(n["at_least"]), at_most=by_length(n["at_most"]),
+        not_values=tuple(n["not_values"]), lead_words=by_length(g["lead_words"]),
+        link_verbs=by_length(g["link_verbs"]),
+        review_verbs=tuple((v, s) for v, s in p["review"]), plan_verbs=tuple((v, s) for v, s in p["plan"]),
+        name_heads=tuple(p["name_heads"]), not_names=tuple(p["not_names"]), sectors=p["sectors"],
+        categories=categories, target_fields=tuple(c["target_fields"]), list_markers=tuple(c["list_markers"]),
+    )

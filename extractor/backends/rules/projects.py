@@ -1,0 +1,119 @@
+"""Projects: named undertakings after (or before) a stage verb, with status, sector and investment."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from ...chunk import Chunk
+from ...models import Project
+from .lexicon import lexicon
+from .values import LEADING, clauses, to_number
+
+
+_CAPACITY = re.compile(r"(年产|年处理|年出栏|日处理)?\d+(?:\.\d+)?(?:万|亿)?(?:吨|台|套|辆|件|GW|MW|千瓦|兆瓦|羽|头|只|平方米|亩|方|片)")
+_INVEST = re.compile(r"(?:总投资|计划投资|投资)(?:约)?(\d+(?:\.\d+)?)(亿元|万元)")
+_LIST_TAIL = re.compile(r"等(?P<count>\d+|[一二三四五六七八九十]+)?(?:个|项|家|条|所|座)?(?P<category>[^，,。；;]{0,16}?)(?:项目|工程)?(?:建设)?$")
+
+
+_QUANTITY_END = re.compile(r"(?<!第)\d+(?:\.\d+)?(?:万|亿)?(?:公里|千米|亩|个|家|条|所|座|项|套|户|人次|人|吨|平方米|米|%|元|亿元|万元)$")
+_NOT_A_NAME = re.compile(r"^(以上|成功|项目|招商|设的|[(（])|实际|金额|进度|申报|入库|举办|%")
+
+
+def is_project_name(name: str) -> bool:
+    lex = lexicon()
+    if _QUANTITY_END.search(name) or _NOT_A_NAME.search(name):
+        return False
+    if not 2 <= len(name) <= 32 or re.fullmatch(r"[\d.]+.*", name) and not _CAPACITY.match(name):
+        return False
+    if any(w in name for w in lex.not_names) and not name.endswith(("项目", "工程")):
+        return False
+    if re.match(r"^(加快|推进|推动|实施|完成|开展|加强|提升|建设|打造|全面|积极|深入|持续|着力)", name):
+        return False
+    if re.search(r"\d+(个|家|条|所|座|项)", name) and not _CAPACITY.search(name):
+        return False
+    return bool(_CAPACITY.search(name)) or any(h in name for h in lex.name_heads)
+
+
+def sector_of(name: str) -> str:
+    for sector, words in lexicon().sectors.items():
+        if any(w in name for w in words):
+            return sector
+    return "other"
+
+
+def _verb_in(clause: str, verbs: tuple[tuple[str, str], ...]) -> tuple[int, str, str] | None:
+    best = None
+    for verb, status in verbs:
+        k = clause.find(verb)
+        if k >= 0 and (best is None or k < best[0] or (k == best[0] and len(verb) > len(best[1]))):
+            best = (k, verb, status)
+    return best
+
+
+def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Project]:
+    lex = lexicon()
+    verbs = lex.plan_verbs if chunk.part == "plan" else lex.review_verbs
+    year = int(chunk.context["plan_year"]) if chunk.part == "plan" else int(str(chunk.context["review_period"])[:4])
+    out: list[Project] = []
+    for cs, ce in clauses(text, start, end):
+        clause = text[cs:ce]
+        found = _verb_in(clause, verbs)
+        if found is None:
+            continue
+        k, verb, status = found
+        after = clause[k + len(verb):]
+        before = clause[:k]
+        candidates: list[tuple[str, str]] = []  # (items text, category)
+        if len(after) >= 3:
+            items, category = _strip_list_tail(after)
+            candidates.append((items, category))
+        if len(before) >= 3:
+            items, category = _strip_list_tail(LEADING.sub("", before.strip("“”")))
+            candidates.append((items, category))
+        names = []
+        for items, category in candidates:
+            for item in re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items):
+                name = _project_name(item, category)
+                if name and is_project_name(name):
+                    names.append(name)
+            if names:
+                break
+        invest = _INVEST.search(clause)
+        for name in dict.fromkeys(names):
+            cap = _CAPACITY.search(name)
+            try:
+                out.append(Project(
+                    name=name, status=status, year=year,
+                    investment=to_number(invest.group(1)) if invest and len(names) == 1 else None,
+                    investment_unit=invest.group(2) if invest and len(names) == 1 else None,
+                    capacity=cap.group(0) if cap else None, sector=sector_of(name),
+                    evidence=clause.strip(" 、"),
+                ))
+            except ValidationError:
+                continue
+    return out
+
+
+def _strip_list_tail(items: str) -> tuple[str, str]:
+    m = _LIST_TAIL.search(items)
+    if m and m.start() > 0:
+        return items[:m.start()], (m.group("category") or "").strip("“”")
+    return re.sub(r"(项目|工程)?(建设|改造提质|主体工程)?$", lambda x: x.group(1) or "", items), ""
+
+
+_ADVERB_TAIL = re.compile(r"(基本|已经|已|有序|稳步|顺利|全面|正在|加快|超额|全部|均|相继|先后|陆续|正式|总体|主体)+$")
+_INVEST_PREFIX = re.compile(r"^(?:计划|总)?投资(?:约)?\d+(?:\.\d+)?(?:亿元|万元)(?:的)?")
+
+
+def _project_name(item: str, category: str) -> str:
+    name = _INVEST_PREFIX.sub("", item.strip(" “”\"、"))
+    name = _ADVERB_TAIL.sub("", name)
+    name = re.sub(r"^(新|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序)+", "", name)
+    name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
+    if category and not any(h in name for h in lexicon().name_heads):
+        name = name + re.sub(r"(项目|建设)$", "", category).strip("“”")
+        if category.endswith("项目") and not name.endswith("项目"):
+            name += "项目"
+    return name

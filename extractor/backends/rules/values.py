@@ -1,0 +1,144 @@
+"""Numbers with units, clauses, and indicator phrases: what every rule of the rules backend reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from ...chunk import Chunk
+from ...models import chinese_numeral
+from .lexicon import lexicon
+
+
+@dataclass
+class Value:
+    start: int  # offsets within the clause text
+    end: int
+    number: float | int
+    number_max: float | int | None
+    unit: str
+    comparator: str
+    measure: str
+
+
+def to_number(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+_CN_NUM = re.compile(r"(?<![一二三四五六七八九十以下这那第每前后各])(?P<cn>[一二两三四五六七八九十百]{1,4})(?P<unit>个|家|所|座|条|件|项|场|名|套)(?!方面|方向|领域|重点|工作|行动|机制|体系|中心|一)")
+_GROWTH_BEFORE = re.compile(r"(同比|比上年|年均)?(增长|增速|增幅|上涨|涨幅|增加|下降|降低|减少|回落|收窄)(了)?$")
+_NEGATIVE = ("下降", "降低", "减少", "回落")
+
+
+def find_values(text: str) -> list[Value]:
+    """Numbers with units in a clause, with their comparator and measure."""
+    lex = lexicon()
+    values: list[Value] = []
+    for m in lexicon().value_pattern.finditer(text):
+        after = text[m.end():m.end() + 3]
+        before = text[max(0, m.start() - 6):m.start()]
+        if m.start() > 0 and (text[m.start() - 1].isascii() and text[m.start() - 1].isalnum()):
+            continue  # part of a code like S206 or 5G
+        if any(after.startswith(w) for w in lex.not_values) and m.group("unit") != "%":
+            continue
+        if before.endswith("年产") or before.endswith("第"):
+            continue
+        number = to_number(m.group("num"))
+        number_max = to_number(m.group("max")) if m.group("max") else None
+        unit = m.group("unit")
+        tail = text[m.end():m.end() + 4]
+        head = text[max(0, m.start() - 4):m.start()]
+        comparator = "equal"
+        if number_max is not None:
+            comparator = "range"
+        elif any(tail.startswith(w) for w in lex.about) or head.endswith("约"):
+            comparator = "about"
+        elif m.group("more") or any(tail.startswith(w) for w in ("以上", "及以上")) or \
+                any(head.endswith(w) for w in ("不低于", "超过", "突破", "超", "不少于", "至少")):
+            comparator = "at_least"
+        elif any(tail.startswith(w) for w in ("以内", "以下")) or \
+                any(head.endswith(w) for w in ("控制在", "不超过", "低于", "不高于")):
+            comparator = "at_most"
+        measure = "level"
+        lead = text[max(0, m.start() - 8):m.start()]
+        if unit == "个百分点":
+            measure = "points"
+        elif unit == "%" and _GROWTH_BEFORE.search(re.sub(r"(力争|分别|实现|达到|保持|为|在|均)+$", "", lead)):
+            measure = "growth"
+        if measure in {"growth", "points"} and any(w in lead[-5:] for w in _NEGATIVE):
+            number = -number
+            number_max = -number_max if number_max is not None else None
+        end = m.end()
+        for word in sorted((*lex.about, "以上", "及以上", "以内", "以下"), key=len, reverse=True):
+            if text.startswith(word, end):
+                end += len(word)
+                break
+        values.append(Value(m.start(), end, number, number_max, unit, comparator, measure))
+    for m in _CN_NUM.finditer(text):
+        number = chinese_numeral(m.group("cn"))
+        if number and not any(v.start <= m.start() < v.end for v in values):
+            values.append(Value(m.start(), m.end(), number, None, m.group("unit"), "equal", "level"))
+    return sorted(values, key=lambda v: v.start)
+
+
+_SEGMENT = re.compile(r"[^。；;！？!?\n]+[。；;！？!?]?")
+_CLAUSE = re.compile(r"[^，,。；;！？!?：:\n]+")
+
+
+def segments(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """Sentence-like spans (ending at 。；！？ or a line end)."""
+    end = len(text) if end is None else end
+    for m in _SEGMENT.finditer(text, start, end):
+        s, e = m.start(), m.end()
+        while e > s and text[e - 1] in "。；;！？!?":
+            e -= 1
+        if e > s:
+            yield s, e
+
+
+def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _CLAUSE.finditer(text, start, end)]
+
+
+def code_of(indicator: str) -> tuple[str, str | None]:
+    """(indicator_code, the synonym found) for an indicator phrase."""
+    lex = lexicon()
+    for synonym in lex.synonyms:
+        if synonym in indicator:
+            return lex.codes[synonym], synonym
+    return "other", None
+
+
+_TRAILING = re.compile(r"(不低于|不超过|不少于|至|同比|比上年|较上年|年均|分别|累计|实现|完成|达到|达|为|保持|稳定在|控制在|提高到|提升到|提高至|提升至|均|在|再|继续|突破|超过|超|增长|增速|增幅|下降|降低|提高|提升|目标|约|总量|总额达|的|了)+$")
+LEADING = re.compile(r"^(其中|全年|年内|今年|全市|全区|全县|全省|我市|同时|并|和|及|以及|力争|确保|争取|努力|推动|实现|预计|预计全年|上半年|稳步|持续|进一步)+")
+
+
+def clean_indicator(text: str) -> str:
+    text = re.sub(r"^[(（][^)）]{0,4}[)）]", "", text.strip(" 、,，:：“”\""))
+    for _ in range(3):
+        text = LEADING.sub("", text)
+        text = _TRAILING.sub("", text)
+    return text.strip(" 、,，:：")
+
+
+def status_of(chunk: Chunk, segment: str) -> tuple[str, int]:
+    if chunk.part == "plan":
+        return "planned", int(chunk.context["plan_year"])
+    year = int(str(chunk.context["review_period"])[:4])
+    return ("estimated" if "预计" in segment else "achieved"), year
+
+
+_VERBS = re.compile(r"^(?:新建|建成|建设|改造|新增|完成|实施|培育|引进|打造|创建|开工建设|开工|治理|整治|培训|认定|申报|"
+                    r"推进|推动|提升|增加|发放|创成|加快|全力|大力|扎实|重点|确保|力争|启动|投用|投产|落实|安排|"
+                    r"新|再|累计|共|年内|全年|达到|实现|提高|达)+$")
+
+
+def is_verb(text: str) -> bool:
+    """True for a phrase made only of verbs and adverbs (加快推进, 确保建成)."""
+    return bool(_VERBS.match(text))
+
+
+ENUM_ITEM = re.compile(r"(?:^|[；;。\n])\s*(?:[一二三四五六七八九十]+是|[(（]?\d{1,2}[)）.、]|[(（][一二三四五六七八九十]+[)）])")
