@@ -209,17 +209,22 @@ def eval_command(
 @app.command()
 def schema(out: Optional[Path] = typer.Option(
         None, "--out", help="Directory for the JSON Schema files (default: schemas/ of the source checkout).")) -> None:
-    """Write the JSON Schema of the output files, generated from the pydantic models."""
+    """Write the JSON Schema of the output files and the field reference (docs/fields.md),
+    generated from the pydantic models."""
+    from .fieldref import field_reference
     from .models import schema_files
     from .output import write_atomic
 
+    checkout = Path(__file__).resolve().parent.parent
     if out is None:
-        out = Path(__file__).resolve().parent.parent / "schemas"
+        out = checkout / "schemas"
         if not out.is_dir():
             _fail("no schemas/ folder beside the package (an installed copy): give --out DIR")
-    for name, text in schema_files().items():
-        write_atomic(out / name, text)
-        typer.echo(str(out / name))
+    docs = out.parent / "docs" if out == checkout / "schemas" else out
+    for path, text in [*((out / name, text) for name, text in schema_files().items()),
+                       (docs / "fields.md", field_reference())]:
+        write_atomic(path, text)
+        typer.echo(str(path))
 
 
 def _cache_dir(cache_dir: Optional[Path], config: Optional[Path]) -> Path | None:

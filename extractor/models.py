@@ -112,15 +112,18 @@ class Target(_Record):
     """A value stated for an economic or social indicator (guide section 2)."""
 
     indicator: str = Field(min_length=1, description="Indicator as written, shortest form.")
-    indicator_code: IndicatorCode = "other"
-    headline: bool = False
-    status: TargetStatus
-    measure: Measure
-    value: int | float | None = None
-    value_max: int | float | None = None
-    unit: str | None = None
-    comparator: Comparator
-    qualifier: str | None = None
+    indicator_code: IndicatorCode = Field("other", description="The indicator's code in the guide's list.")
+    headline: bool = Field(False, description="Item of the main-targets passage or table, or of the review's "
+                                              "opening summary of main indicators.")
+    status: TargetStatus = Field(description="Planned goal, achieved value, or estimate (预计).")
+    measure: Measure = Field(description="What the value measures: change rate, amount or rate, or points.")
+    value: int | float | None = Field(None, description="The number as written, in `unit`; negative for 下降; "
+                                                        "null when qualitative.")
+    value_max: int | float | None = Field(None, description="Upper end of a range (6.5—7%).")
+    unit: str | None = Field(None, description="Unit as written: %, 亿元, 万人, 个 ...")
+    comparator: Comparator = Field(description="How the value bounds the indicator.")
+    qualifier: str | None = Field(None, description="The condition as written, for qualitative or relative targets "
+                                                    "(与经济增长基本同步), or the sub-period (上半年).")
 
     _number = field_validator("value", "value_max", mode="before")(lambda v: parse_number(v))
     _unit = field_validator("unit", mode="before")(lambda v: _clean_unit(v))
@@ -142,11 +145,11 @@ class Project(_Record):
     """A named investment or construction undertaking (guide section 3)."""
 
     name: str = Field(min_length=2, description="Name as written, shortest identifying form.")
-    status: ProjectStatus = "unknown"
-    investment: int | float | None = None
-    investment_unit: str | None = None
-    capacity: str | None = None
-    sector: Sector = "other"
+    status: ProjectStatus = Field("unknown", description="Stage the report states, by its verb.")
+    investment: int | float | None = Field(None, description="The project's own total investment, as written.")
+    investment_unit: str | None = Field(None, description="亿元 or 万元.")
+    capacity: str | None = Field(None, description="Scale as written: 年产7万吨, 1GW.")
+    sector: Sector = Field("other", description="Sector of the undertaking.")
 
     _number = field_validator("investment", mode="before")(lambda v: parse_number(v))
     _unit = field_validator("investment_unit", mode="before")(lambda v: _clean_unit(v))
@@ -156,12 +159,12 @@ class Commitment(_Record):
     """A forward-looking pledge to residents in a livelihood domain (guide section 4)."""
 
     description: str = Field(min_length=1, description="What is pledged, without the number.")
-    category: Category = "other"
-    quantity: int | float | None = None
-    quantity_max: int | float | None = None
-    unit: str | None = None
-    comparator: CommitmentComparator = "none"
-    listed: bool = False
+    category: Category = Field("other", description="Livelihood domain.")
+    quantity: int | float | None = Field(None, description="The number as written; null when the pledge has none.")
+    quantity_max: int | float | None = Field(None, description="Upper end of a range.")
+    unit: str | None = Field(None, description="Unit as written.")
+    comparator: CommitmentComparator = Field("none", description="As for targets; none without a number.")
+    listed: bool = Field(False, description="Item of an enumerated list of livelihood projects (民生实事).")
 
     _number = field_validator("quantity", "quantity_max", mode="before")(lambda v: parse_number(v))
     _unit = field_validator("unit", mode="before")(lambda v: _clean_unit(v))
@@ -211,30 +214,31 @@ class Provenance(BaseModel):
 class FailedChunk(BaseModel):
     """A part of a report that yielded no records because its extraction failed."""
 
-    chunk: int
-    section: str
-    lines: tuple[int, int]
-    error: str
+    chunk: int = Field(description="Index of the chunk in the report.")
+    section: str = Field(description="Section path of the chunk.")
+    lines: tuple[int, int] = Field(description="Source lines the chunk covers.")
+    error: str = Field(description="Why it failed, in one line.")
 
 
 class ReportOutput(BaseModel):
     """One report's output file: guide metadata, records, their provenance, and whether every
     chunk of the report was extracted (`complete`; else `failed_chunks` says which were not)."""
 
-    source: str
-    title: str
-    lines: tuple[int, int]
-    region: str
-    report_type: ReportType
-    review_period: str
-    plan_year: int
-    targets: list[Target] = Field(default_factory=list)
-    projects: list[Project] = Field(default_factory=list)
-    commitments: list[Commitment] = Field(default_factory=list)
-    provenance: dict[RecordType, list[Provenance]] = Field(default_factory=dict)
-    report_id: str
-    complete: bool = True
-    failed_chunks: list[FailedChunk] = Field(default_factory=list)
+    source: str = Field(description="The input file's name (with as many folders as tell inputs apart).")
+    title: str = Field(description="The report's title line (or one made from its metadata).")
+    lines: tuple[int, int] = Field(description="First and last line of the report in the source file (1-based).")
+    region: str = Field(description="The jurisdiction: 青川县, 彬州市 ...")
+    report_type: ReportType = Field(description="Kind of report.")
+    review_period: str = Field(description='The period reviewed: "2023", or "2020-H1" for a half year.')
+    plan_year: int = Field(description="The year the plan part is for.")
+    targets: list[Target] = Field(default_factory=list, description="Target records.")
+    projects: list[Project] = Field(default_factory=list, description="Project records.")
+    commitments: list[Commitment] = Field(default_factory=list, description="Livelihood commitment records.")
+    provenance: dict[RecordType, list[Provenance]] = Field(
+        default_factory=dict, description="Per record type, one entry per record in the same order.")
+    report_id: str = Field(description="Unique in the run: the file's stem, -01, -02 ... in a collection.")
+    complete: bool = Field(True, description="False when a chunk of the report failed: records may be missing.")
+    failed_chunks: list[FailedChunk] = Field(default_factory=list, description="The chunks that failed, and why.")
 
 
 def schema_files() -> dict[str, str]:

@@ -47,3 +47,20 @@ def test_outputs_and_errors_keep_input_order_though_small_files_go_first(tmp_pat
     # fewer collections while the run lasts, the process's own settings afterwards
     assert backend.thresholds and all(t[0] > before[0] for t in backend.thresholds)
     assert gc.get_threshold() == before
+
+
+def test_an_edited_lexicon_changes_the_rules_output_and_run_json(tmp_path):
+    import json
+
+    from extractor.backends.rules.lexicon import DEFAULT_LEXICON
+    from extractor.pipeline import run
+
+    shipped = (SAMPLE.parent.parent / "extractor" / DEFAULT_LEXICON).read_text(encoding="utf-8")
+    mine = tmp_path / "lexicon.toml"
+    mine.write_text(shipped.replace('"地区生产总值" = "gdp"', '"地区生产总值" = "other"'), encoding="utf-8")
+    plain = run([SAMPLE], load_settings(), tmp_path / "a")
+    edited = run([SAMPLE], load_settings(lexicon=mine), tmp_path / "b")
+    codes = lambda result: [t.indicator_code for t in result.outputs[0].targets if t.indicator == "地区生产总值"]  # noqa: E731
+    assert "gdp" in codes(plain) and "gdp" not in codes(edited)
+    hashes = [json.loads((tmp_path / d / "run.json").read_text())["lexicon_hash"] for d in "ab"]
+    assert hashes[0] != hashes[1] and len(hashes[1]) == 64

@@ -25,3 +25,12 @@ def test_committed_schema_matches_models():
         else:  # an older pydantic at the floor of our range: the same schema, less the newer keywords
             assert _without(json.loads(committed.read_text(encoding="utf-8")), NEWER_PYDANTIC_KEYWORDS) == \
                 json.loads(text), f"{name} drifted: run `extractor schema`"
+
+
+def test_field_reference_matches_models():
+    from extractor.fieldref import field_reference
+
+    committed = SCHEMAS.parent / "docs" / "fields.md"
+    assert committed.read_text(encoding="utf-8") == field_reference(), "docs/fields.md drifted: run `extractor schema`"
+    for kind in ("targets", "projects", "commitments"):
+        assert f"## {kind}" in field_reference()
