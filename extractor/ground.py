@@ -96,8 +96,13 @@ class EvidenceLocator:
             return Provenance(span=None, lines=None, section=section.path_text if section else "",
                               match="ungrounded", chunk=chunk.index)
         section = section_at(self.sections, span[0])
-        return Provenance(span=span, lines=self.report.lines_of_span(*span),
-                          section=section.path_text if section else "", match=match, chunk=chunk.index)
+        report = self.report
+        source_span = report.source_span(*span) if report.original else None
+        return Provenance(span=span, lines=report.lines_of_span(*span),
+                          section=section.path_text if section else "", match=match, chunk=chunk.index,
+                          source_span=source_span,
+                          source_position=report.source_position(source_span[0]) if source_span else None,
+                          source_text=report.original[source_span[0]:source_span[1]] if source_span else None)
 
 
 KEY_FIELD = {"targets": "indicator", "projects": "name", "commitments": "description"}

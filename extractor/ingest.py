@@ -33,7 +33,8 @@ class IngestError(Exception):
 
 @dataclass(frozen=True)
 class Document:
-    """A source file's normalized text; line_of[i] is the source line of text[i].
+    """A source file's normalized text; line_of[i] is the source line of text[i], offset_of[i] its
+    place in the file as read (`original`).
 
     last_line is the file's last line that is not page chrome (a trailing footer is not
     part of the report; trailing blank lines are)."""
@@ -44,6 +45,9 @@ class Document:
     last_line: int
     source: str = ""  # how outputs name the file; the file name unless the run says otherwise
     warnings: tuple[str, ...] = ()
+    offset_of: array = field(default_factory=lambda: array("I"))  # offset_of[i]: text[i]'s offset in original
+    original: str = ""  # the file as read (SourceText.text)
+    verbatim: bool = True  # its lines are slices of `original` (false for HTML)
 
     @property
     def name(self) -> str:
@@ -64,6 +68,8 @@ class Report:
     lines: tuple[int, int]
     text: str
     line_of: array = field(repr=False)
+    offset_of: array = field(repr=False, default_factory=lambda: array("I"))
+    original: str = field(repr=False, default="")  # the whole file as read (shared, not copied)
 
     @property
     def review_year(self) -> int:
@@ -71,6 +77,16 @@ class Report:
 
     def lines_of_span(self, start: int, end: int) -> tuple[int, int]:
         return self.line_of[start], self.line_of[max(start, end - 1)]
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """Where text[start:end] is in the file as read: the offsets of its first and last
+        characters there (pinyin glosses and traditional characters included)."""
+        return self.offset_of[start], self.offset_of[max(start, end - 1)] + 1
+
+    def source_position(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of an offset of the file as read."""
+        line_start = self.original.rfind("\n", 0, offset) + 1
+        return self.original.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
 # ---------------------------------------------------------------- reading
@@ -118,20 +134,45 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def read_lines(path: Path, max_bytes: int = 200_000_000, warnings: list[str] | None = None) -> list[tuple[int, str]]:
-    """(source line number, raw text) pairs of a .txt, .html/.htm or .docx file."""
+@dataclass(frozen=True)
+class SourceText:
+    """A file as read, before normalization: `text` is the decoded file (for .docx, its
+    paragraphs joined by line breaks), and each line is (line number, its text, the offset of its
+    first character in `text`). Lines of text files and .docx are verbatim slices of `text`;
+    for HTML, a block's offset is where its first text starts in the markup."""
+
+    text: str
+    lines: list[tuple[int, str, int]]
+    verbatim: bool
+
+
+def read_source(path: Path, max_bytes: int = 200_000_000, warnings: list[str] | None = None) -> SourceText:
+    """The text of a .txt, .html/.htm or .docx file and its lines; raises IngestError."""
     data = read_bytes(path, max_bytes)
     if not data.strip():
         raise IngestError(path, "file is empty")
     if path.suffix.lower() == ".docx":
-        return _docx_lines(path)
+        return _verbatim("\n".join(_docx_lines(path)))
     text, replaced = decode_bytes(data, path)
     if replaced and warnings is not None:
         warnings.append(f"{replaced} undecodable byte sequence(s) replaced by U+FFFD")
     suffix = path.suffix.lower()
     if suffix in {".html", ".htm", ".xhtml"} or (suffix != ".txt" and _looks_like_html(text)):
-        return _html_lines(text)
-    return list(enumerate(text.removesuffix("\n").split("\n"), start=1))
+        return SourceText(text, _html_lines(text), verbatim=False)
+    return _verbatim(text)
+
+
+def _verbatim(text: str) -> SourceText:
+    lines, offset = [], 0
+    for number, line in enumerate(text.removesuffix("\n").split("\n"), start=1):
+        lines.append((number, line, offset))
+        offset += len(line) + 1
+    return SourceText(text, lines, verbatim=True)
+
+
+def read_lines(path: Path, max_bytes: int = 200_000_000, warnings: list[str] | None = None) -> list[tuple[int, str]]:
+    """(source line number, raw text) pairs of a .txt, .html/.htm or .docx file."""
+    return [(number, text) for number, text, _ in read_source(path, max_bytes, warnings).lines]
 
 
 _ENCODINGS = ["utf_8", "gb18030", "big5"]
@@ -234,11 +275,12 @@ class _TextBlocks(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[int, str]] = []
+        self.blocks: list[tuple[int, int, str]] = []  # (line, column, text)
         self._stack: list[tuple[str, bool]] = []  # (tag, skipped)
         self._skipping = 0
         self._text: list[str] = []
         self._line: int | None = None
+        self._column = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_TAGS:
@@ -264,12 +306,12 @@ class _TextBlocks(HTMLParser):
         if self._skipping:
             return
         if self._line is None:
-            self._line = self.getpos()[0]
+            self._line, self._column = self.getpos()
         self._text.append(data)
 
     def _flush(self) -> None:
         if self._text:
-            self.blocks.append((self._line or 1, "".join(self._text)))
+            self.blocks.append((self._line or 1, self._column, "".join(self._text)))
         self._text, self._line = [], None
 
     def close(self) -> None:
@@ -277,20 +319,26 @@ class _TextBlocks(HTMLParser):
         self._flush()
 
 
-def _html_lines(html: str) -> list[tuple[int, str]]:
-    """Visible text of an HTML page, one block per line, each with the source line of its text."""
+def _html_lines(html: str) -> list[tuple[int, str, int]]:
+    """Visible text of an HTML page, one block per line, each with the source line where its
+    text starts and that place's offset in the page."""
     parser = _TextBlocks()
     parser.feed(html)
     parser.close()
-    lines: list[tuple[int, str]] = []
-    for line_no, block in parser.blocks:
-        for offset, part in enumerate(block.split("\n")):
-            lines.append((line_no + offset, part))
+    starts = [0]
+    for line in html.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    lines: list[tuple[int, str, int]] = []
+    for line_no, column, block in parser.blocks:
+        offset = starts[min(line_no, len(starts)) - 1] + column
+        for n, part in enumerate(block.split("\n")):
+            lines.append((line_no + n, part, offset))
+            offset += len(part) + 1
     return lines
 
 
-def _docx_lines(path: Path) -> list[tuple[int, str]]:
-    """Paragraphs and table cells of a .docx in body order; 'line' = paragraph index."""
+def _docx_lines(path: Path) -> list[str]:
+    """Paragraphs and table cells of a .docx in body order (one line each)."""
     try:
         import docx
         from docx.document import Document as DocxDocument
@@ -310,7 +358,7 @@ def _docx_lines(path: Path) -> list[tuple[int, str]]:
                     texts.append(cell.text)
     if not any(t.strip() for t in texts):
         raise IngestError(path, "document has no text")
-    return list(enumerate(texts, start=1))
+    return [t.replace("\n", " ") for t in texts]
 
 
 # ---------------------------------------------------------------- normalizing
@@ -391,37 +439,90 @@ def normalize_lines(raw: list[tuple[int, str]], to_simplified: bool = True,
     """Clean (line number, text) pairs into logical lines. Chrome is dropped (and appended to
     `dropped`, when given) only where a line, or a run of text of a one-line page, is chrome
     as a whole."""
-    texts = [_PINYIN.sub("", text.translate(_WIDTH)) for _, text in raw]
+    lines = normalize_source([(n, text, 0) for n, text in raw], to_simplified, dropped)
+    return [(n, text) for n, text, _ in lines]
+
+
+def normalize_source(raw: list[tuple[int, str, int]], to_simplified: bool = True,
+                     dropped: list[tuple[int, str]] | None = None) -> list[tuple[int, str, array]]:
+    """normalize_lines for (line number, text, offset) lines, keeping for every character of
+    every cleaned line its offset in the source text (see SourceText)."""
+    lines = [_clean_width_and_pinyin(text, offset) for _, text, offset in raw]
     if to_simplified:
-        texts = to_simplified_where_traditional(texts)
-    cleaned: list[tuple[int, str]] = []
-    for (line_no, _), text in zip(raw, texts):
+        converted = to_simplified_where_traditional([text for text, _ in lines])
+        lines = [(new if len(new) == len(old) else _one_to_one_t2s(old), offs)
+                 for (old, offs), new in zip(lines, converted)]
+    cleaned: list[tuple[int, str, array]] = []
+    for (line_no, _, _), (text, offs) in zip(raw, lines):
         if not _PROSE.search(text) and is_chrome(text.strip()):  # 大 中 小: chrome as a line, not as parts
             if dropped is not None:
                 dropped.append((line_no, text.strip()))
             continue
-        for part in _PARAGRAPH_GAP.split(text):
-            for piece, chrome in _cut_after_urls(part):
+        for a, b in _parts(text):
+            for start, end, chrome in _cut_after_urls(text, a, b):
+                piece = text[start:end]
                 if chrome or is_chrome(piece):
                     if dropped is not None:
                         dropped.append((line_no, piece))
                 else:
-                    cleaned.append((line_no, piece))
+                    cleaned.append((line_no, piece, offs[start:end]))
     return cleaned
+
+
+def _clean_width_and_pinyin(text: str, offset: int) -> tuple[str, array]:
+    """Half-width text without pinyin glosses, and each character's offset in the source."""
+    wide = text.translate(_WIDTH)
+    if len(wide) == len(text):
+        offs = array("I", range(offset, offset + len(text)))
+    else:  # zero-width characters were removed: map character by character
+        kept = [(ch.translate(_WIDTH), offset + i) for i, ch in enumerate(text)]
+        wide = "".join(ch for ch, _ in kept)
+        offs = array("I", (o for ch, o in kept if ch))
+    glosses = [(m.start(), m.end()) for m in _PINYIN.finditer(wide)]
+    for start, end in reversed(glosses):
+        wide = wide[:start] + wide[end:]
+        del offs[start:end]
+    return wide, offs
+
+
+def _one_to_one_t2s(text: str) -> str:
+    """Character-by-character conversion, for the rare line whose phrase conversion changes its
+    length (which would lose the offsets)."""
+    out = []
+    for ch in text:
+        new = _t2s().convert(ch)
+        out.append(new if len(new) == 1 else ch)
+    return "".join(out)
+
+
+def _parts(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of the runs of text between paragraph gaps, without their outer whitespace."""
+    start = 0
+    for gap in [*_PARAGRAPH_GAP.finditer(text), None]:
+        end = gap.start() if gap else len(text)
+        yield from _stripped(text, start, end)
+        if gap:
+            start = gap.end()
 
 
 _URL = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+")
 
 
-def _cut_after_urls(part: str) -> Iterator[tuple[str, bool]]:
-    """Stripped pieces of a run of text, and whether each is chrome: text up to a web address
+def _cut_after_urls(text: str, start: int, end: int) -> Iterator[tuple[int, int, bool]]:
+    """Stripped spans of a run of text, and whether each is chrome: text up to a web address
     is chrome when it is not prose (请点击:www.example.com 2023年某县政府工作报告)."""
-    while (m := _URL.search(part)) and not _PROSE.search(part[:m.end()]):
-        if head := part[:m.end()].strip():
-            yield head, True
-        part = part[m.end():]
-    if part := part.strip():
-        yield part, False
+    while (m := _URL.search(text, start, end)) and not _PROSE.search(text[start:m.end()]):
+        yield from ((a, b, True) for a, b in _stripped(text, start, m.end()))
+        start = m.end()
+    yield from ((a, b, False) for a, b in _stripped(text, start, end))
+
+
+def _stripped(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return [(a, b)] if b > a else []
 
 
 def to_simplified_text(text: str) -> str:
@@ -435,18 +536,21 @@ def load_document(path: Path | str, to_simplified: bool = True, source: str = ""
     """Read and normalize one file; raises IngestError with a one-line cause."""
     path = Path(path)
     warnings: list[str] = []
-    raw = read_lines(path, max_bytes, warnings)
-    lines = normalize_lines(raw, to_simplified)
+    original = read_source(path, max_bytes, warnings)
+    lines = normalize_source(original.lines, to_simplified)
     if not lines:
         raise IngestError(path, "no text left after removing markup and noise")
-    line_of = array("I")
-    for line_no, text in lines:
+    line_of, offset_of = array("I"), array("I")
+    for line_no, text, offs in lines:
         line_of.extend([line_no] * (len(text) + 1))
-    text = "\n".join(t for _, t in lines)
-    kept = {n for n, _ in lines}
-    last_line = max((n for n, t in raw if n in kept or not t.strip()), default=1)
+        offset_of.extend(offs)
+        offset_of.append(offs[-1] + 1)  # the line break after it
+    text = "\n".join(t for _, t, _ in lines)
+    kept = {n for n, _, _ in lines}
+    last_line = max((n for n, t, _ in original.lines if n in kept or not t.strip()), default=1)
     return Document(path=path, text=text, line_of=line_of[: len(text)], last_line=last_line,
-                    source=source or display_path(path.name), warnings=tuple(warnings))
+                    source=source or display_path(path.name), warnings=tuple(warnings),
+                    offset_of=offset_of[: len(text)], original=original.text, verbatim=original.verbatim)
 
 
 # ---------------------------------------------------------------- reports and metadata
@@ -490,8 +594,9 @@ def split_reports(doc: Document, base_id: str = "") -> list[Report]:
     for index, (start, end, first_line, last_line) in enumerate(bounds, start=1):
         text = doc.text[start:end]
         suffix = f"-{index:02d}" if len(bounds) > 1 else ""
-        reports.append(_describe(doc, text, doc.line_of[start:end], (first_line, last_line),
-                                 report_id=f"{base_id}{suffix}"))
+        report = _describe(doc, text, doc.line_of[start:end], (first_line, last_line), report_id=f"{base_id}{suffix}")
+        report.offset_of, report.original = doc.offset_of[start:end], doc.original
+        reports.append(report)
     return reports
 
 

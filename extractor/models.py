@@ -207,6 +207,12 @@ class Provenance(BaseModel):
     section: str = Field(description="Section path, headings joined by ' > '.")
     match: Literal["exact", "normalized", "fuzzy", "ungrounded"]
     chunk: int = Field(description="Index of the chunk the record came from.")
+    source_span: tuple[int, int] | None = Field(
+        None, description="Character span of the evidence in the file as read (decoded, before normalization).")
+    source_position: tuple[int, int] | None = Field(
+        None, description="1-based line and column where the evidence starts in the file as read.")
+    source_text: str | None = Field(
+        None, description="The file's own text at source_span: traditional characters, pinyin glosses and all.")
     problem: str | None = Field(None, description="Set on a record kept with --keep-ungrounded whose "
                                 "evidence does not support a field (its number or key name).")
 

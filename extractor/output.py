@@ -103,18 +103,25 @@ def flat_rows(output: ReportOutput) -> list[dict]:
                          "report_complete": output.complete, "type": kind, **record.model_dump(mode="json"),
                          "span": list(prov.span) if prov.span else None,
                          "lines": list(prov.lines) if prov.lines else None,
-                         "section": prov.section, "match": prov.match, "problem": prov.problem})
+                         "section": prov.section, "match": prov.match, "problem": prov.problem,
+                         "source_span": list(prov.source_span) if prov.source_span else None,
+                         "source_position": list(prov.source_position) if prov.source_position else None,
+                         "source_text": prov.source_text})
     return rows
 
 
 def _csv_fields(kind: str) -> list[str]:
     return ["report_id", "source", "region", "report_complete", *RECORD_MODELS[kind].model_fields,
-            "span_start", "span_end", "line_start", "line_end", "section", "match", "problem"]
+            "span_start", "span_end", "line_start", "line_end", "section", "match", "problem",
+            "source_start", "source_end", "source_line", "source_column", "source_text"]
 
 
 def _csv_row(row: dict) -> dict:
     span, lines = row["span"] or [None, None], row["lines"] or [None, None]
-    return {**row, "span_start": span[0], "span_end": span[1], "line_start": lines[0], "line_end": lines[1]}
+    source, position = row["source_span"] or [None, None], row["source_position"] or [None, None]
+    return {**row, "span_start": span[0], "span_end": span[1], "line_start": lines[0], "line_end": lines[1],
+            "source_start": source[0], "source_end": source[1], "source_line": position[0],
+            "source_column": position[1]}
 
 
 class RunWriter:
