@@ -12,8 +12,6 @@ a chunk that failed, is reported as a Python warning and the other inputs still 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,7 +21,7 @@ from .config import Settings, load_settings
 from .eval import EvalResult
 from .eval import evaluate as _evaluate
 from .models import ReportOutput
-from .pipeline import run_async
+from .pipeline import run_async, run_sync
 
 Inputs = Union[str, Path, Iterable[Union[str, Path]]]
 
@@ -69,13 +67,7 @@ async def extract_async(inputs: Inputs, settings: Settings | None = None, **over
 def extract(inputs: Inputs, settings: Settings | None = None, **overrides: object) -> list[ReportOutput]:
     """extract_async, from code that is not async. In a notebook, whose event loop is already
     running, the run gets a loop of its own in a worker thread."""
-    coroutine = extract_async(inputs, settings, **overrides)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+    return run_sync(extract_async(inputs, settings, **overrides))
 
 
 def evaluate(gold: str | Path, pred: str | Path, **options: object) -> EvalResult:

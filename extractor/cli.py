@@ -207,6 +207,27 @@ def eval_command(
 
 
 @app.command()
+def review(
+    out: Path = typer.Argument(..., help="A run's output directory."),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold annotations: show the eval's alignment."),
+    open_page: bool = typer.Option(False, "--open", help="Open the page in a browser."),
+) -> None:
+    """Write a self-contained HTML page to check and correct a run's records in their text."""
+    from .eval import GoldError
+    from .review import ReviewError, build_review
+
+    try:
+        pages = build_review(out, gold)
+    except (ReviewError, GoldError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{pages.index}" + (f" (index of {len(pages.pages)} report pages)" if len(pages.pages) > 1 else ""))
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(pages.index.absolute().as_uri())
+
+
+@app.command()
 def schema(out: Optional[Path] = typer.Option(
         None, "--out", help="Directory for the JSON Schema files (default: schemas/ of the source checkout).")) -> None:
     """Write the JSON Schema of the output files and the field reference (docs/fields.md),

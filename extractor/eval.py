@@ -338,12 +338,12 @@ class EvalResult:
         }
 
 
-def _pair_reports(golds: list[tuple[Path, dict]], preds: list[tuple[Path, dict]]) -> list[tuple[Path, dict, dict | None]]:
+def pair_reports(golds: list[tuple[Path, dict]], preds: list[tuple[Path, dict]]) -> list[tuple[Path, dict, dict | None]]:
     pairs = []
     for gpath, gold in golds:
         best, best_overlap = None, 0
         for _, pred in preds:
-            if pred.get("source") == gold["source"]:
+            if Path(str(pred.get("source", ""))).name == Path(gold["source"]).name:
                 glo, ghi = gold["lines"]
                 plo, phi = pred.get("lines", [0, 0])
                 overlap = min(ghi, phi) - max(glo, plo) + 1
@@ -422,7 +422,7 @@ def evaluate(gold_dir: Path, pred_dir: Path, reports_dir: Path | None = None, bo
     sources = SourceIndex(run_inputs(pred_dir) if pred_dir.is_dir() else {}, reports_dir,
                           base.parent / "reports", no_evidence)
     result = EvalResult(str(pred_dir), no_evidence=no_evidence)
-    for gpath, gold, pred in _pair_reports(golds, preds):
+    for gpath, gold, pred in pair_reports(golds, preds):
         result.reports.append(score_report(gpath.stem, gold, pred, sources, gpath))
         found = sources.found.get(gold["source"])
         result.sources[gpath.stem] = f"{found.path} ({found.found_by})" if found else "not used (--no-evidence)"

@@ -28,6 +28,8 @@ KINDS = ("targets", "projects", "commitments")
 REPORTS_DIR = "reports"
 RUN_FILES = ("records.jsonl", *(f"{kind}.csv" for kind in KINDS), "run.json")
 STAGING = ".partial"
+# Made from a run by other commands (extractor review, extractor table): a new run removes them.
+DERIVED = ("review.html", "review", "tables")
 
 
 class OutputError(Exception):
@@ -165,6 +167,11 @@ class RunWriter:
         out, staging = self.out_dir, self.staging
         for stale in _previous_report_files(out):  # the layout before reports/ had them at the top
             stale.unlink(missing_ok=True)
+        for name in DERIVED:
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            else:
+                (out / name).unlink(missing_ok=True)
         for name in RUN_FILES[:-1]:
             os.replace(staging / name, out / name)
         if (out / REPORTS_DIR).exists():

@@ -10,6 +10,7 @@ as it is read, and each report is grounded, merged and written as soon as its ch
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime
 import gc
@@ -20,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Coroutine, Iterator, TypeVar
 
 from . import __version__
 from .chunk import Chunk, Section, build_sections, make_chunks
@@ -33,6 +34,9 @@ from .ingest import IngestError, Report, display_path, file_sha256, load_documen
 from .merge import merge
 from .models import FailedChunk, ReportOutput
 from .output import RunWriter, report_output
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -316,6 +320,17 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end from code that is not async. Where an event loop is already
+    running (a notebook, a browser-automation script), it gets a loop of its own in a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
         show_progress: bool | None = None, argv: list[str] | None = None) -> RunResult:
     """Run and write: each report file as soon as it is done, the run-wide files at the end,
@@ -327,10 +342,10 @@ def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend |
     try:
         writer = RunWriter(out_dir)
     except BaseException:
-        asyncio.run(backend.aclose())
+        run_sync(backend.aclose())
         raise
     try:
-        result = asyncio.run(run_async(paths, settings, backend, show_progress, on_report=writer.add))
+        result = run_sync(run_async(paths, settings, backend, show_progress, on_report=writer.add))
         writer.finish(result.outputs, run_info(result, settings, argv, started_at))
     except BaseException:
         writer.abort()
