@@ -228,6 +228,23 @@ def review(
 
 
 @app.command()
+def table(
+    out: Path = typer.Argument(..., help="A run's output directory."),
+    formats: list[str] = typer.Option(["csv"], "--format", help="csv | parquet | dta; repeat for several."),
+    folder: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: OUT/tables/)."),
+) -> None:
+    """Write the headline-target table, the panel and the target-vs-actual table, with a codebook."""
+    from .tables import TableError, build_tables
+
+    try:
+        written = build_tables(out, tuple(formats), folder)
+    except TableError as exc:
+        _fail(str(exc))
+    for path in written:
+        typer.echo(str(path))
+
+
+@app.command()
 def schema(out: Optional[Path] = typer.Option(
         None, "--out", help="Directory for the JSON Schema files (default: schemas/ of the source checkout).")) -> None:
     """Write the JSON Schema of the output files and the field reference (docs/fields.md),

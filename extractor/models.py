@@ -198,6 +198,23 @@ RECORD_MODELS: dict[str, type[_Record]] = {
 }
 
 
+Firmness = Literal["binding", "strive", "indicative", "plain"]
+
+
+class Derived(BaseModel):
+    """Fields computed by code from a record and its evidence (extractor/derive.py), never
+    asked of a model."""
+
+    firmness: Firmness | None = Field(None, description="How firmly a target or commitment is worded: binding "
+                                      "(确保, 控制在 ...), strive (力争 ...), indicative (左右, 预期 ...) or plain.")
+    value_std: float | None = Field(None, description="value (quantity, investment) in unit_std: 亿元 -> 元, "
+                                    "万人 -> 人, 公里 -> 米.")
+    value_max_std: float | None = Field(None, description="value_max (quantity_max) in unit_std.")
+    unit_std: str | None = Field(None, description="The standard unit of value_std.")
+    period: str = Field("year", description="Part of the year the value is for: year, H1, H2, Q1..Q4, Q1-Q3, "
+                        "m1-mN (1—N月).")
+
+
 class Provenance(BaseModel):
     """Where a record's evidence was found: kept beside the record, not inside it,
     so that report files carry exactly the guide's fields."""
@@ -215,6 +232,7 @@ class Provenance(BaseModel):
         None, description="The file's own text at source_span: traditional characters, pinyin glosses and all.")
     problem: str | None = Field(None, description="Set on a record kept with --keep-ungrounded whose "
                                 "evidence does not support a field (its number or key name).")
+    derived: Derived = Field(default_factory=Derived, description="Fields computed from the record and its evidence.")
 
 
 class FailedChunk(BaseModel):

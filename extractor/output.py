@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .ground import GroundedRecord
 from .ingest import Report
-from .models import RECORD_MODELS, FailedChunk, ReportOutput
+from .models import RECORD_MODELS, Derived, FailedChunk, ReportOutput
 
 KINDS = ("targets", "projects", "commitments")
 REPORTS_DIR = "reports"
@@ -102,7 +102,10 @@ def flat_rows(output: ReportOutput) -> list[dict]:
     for kind in KINDS:
         for record, prov in zip(getattr(output, kind), output.provenance.get(kind, [])):
             rows.append({"report_id": output.report_id, "source": output.source, "region": output.region,
+                         "report_type": output.report_type, "review_period": output.review_period,
+                         "plan_year": output.plan_year, "title": output.title,
                          "report_complete": output.complete, "type": kind, **record.model_dump(mode="json"),
+                         **prov.derived.model_dump(mode="json"),
                          "span": list(prov.span) if prov.span else None,
                          "lines": list(prov.lines) if prov.lines else None,
                          "section": prov.section, "match": prov.match, "problem": prov.problem,
@@ -113,7 +116,8 @@ def flat_rows(output: ReportOutput) -> list[dict]:
 
 
 def _csv_fields(kind: str) -> list[str]:
-    return ["report_id", "source", "region", "report_complete", *RECORD_MODELS[kind].model_fields,
+    return ["report_id", "source", "region", "report_type", "review_period", "plan_year", "title", "report_complete",
+            *RECORD_MODELS[kind].model_fields, *Derived.model_fields,
             "span_start", "span_end", "line_start", "line_end", "section", "match", "problem",
             "source_start", "source_end", "source_line", "source_column", "source_text"]
 

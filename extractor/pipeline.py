@@ -26,6 +26,7 @@ from typing import Any, Callable, Coroutine, Iterator, TypeVar
 from . import __version__
 from .chunk import Chunk, Section, build_sections, make_chunks
 from .config import Settings
+from .derive import derive
 from .backends import make_backend
 from .backends.base import Backend, Usage
 from .extraction import ChunkExtractor, ChunkOutcome
@@ -283,7 +284,10 @@ def _ground_and_merge(item: Prepared, outcomes: list[ChunkOutcome], settings: Se
             failed.append(FailedChunk(chunk=chunk.index, section=chunk.section_path,
                                       lines=item.report.lines_of_span(chunk.start, chunk.end),
                                       error=outcome.error or "failed"))
-    output = report_output(item.report, merge(grounded), failed)
+    merged = merge(grounded)
+    for item_record in merged:
+        item_record.provenance.derived = derive(item_record.record, item.report.review_period)
+    output = report_output(item.report, merged, failed)
     if on_report:
         on_report(output)
     return output, lost, time.perf_counter() - started

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ...chunk import Chunk
+from ...derive import is_share_of_gdp
 from ...models import chinese_numeral
 from .lexicon import lexicon
 
@@ -104,8 +105,10 @@ def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def code_of(indicator: str) -> tuple[str, str | None]:
-    """(indicator_code, the synonym found) for an indicator phrase."""
+    """(indicator_code, the synonym found) for an indicator phrase; a share of GDP is not GDP."""
     lex = lexicon()
+    if is_share_of_gdp(indicator) and not any(s in indicator for s in lex.synonyms if lex.codes[s] == "rd_intensity"):
+        return "other", None
     for synonym in lex.synonyms:
         if synonym in indicator:
             return lex.codes[synonym], synonym
