@@ -60,8 +60,9 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 @app.command()
 def run(
-    files: list[Path] = typer.Argument(..., help="Report files: .txt, .html, .docx."),
+    files: list[Path] = typer.Argument(..., help="Report files (.txt, .html, .docx, .pdf) or folders of them."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory."),
+    pattern: str = typer.Option("*", "--glob", help="In folders, read only files whose name matches (e.g. '*2023*')."),
     backend: Optional[str] = _opt("backend", "auto | rules | openai"),
     model: Optional[str] = _opt("model", "Model name (openai backend)."),
     base_url: Optional[str] = _opt("base_url", "OpenAI-compatible endpoint URL."),
@@ -93,7 +94,7 @@ def run(
         typer.echo("no LLM configured (set --model and --base-url or OPENAI_API_KEY): using the offline rules backend",
                    err=True)
     try:
-        result = run_pipeline(files, settings, out, argv=sys.argv[1:])
+        result = run_pipeline(files, settings, out, argv=sys.argv[1:], pattern=pattern)
     except KeyboardInterrupt:  # typer would exit 130 without a word
         typer.echo(INTERRUPTED, err=True)
         raise typer.Exit(130)
@@ -116,6 +117,11 @@ def run(
                    f"{len(o.commitments)} commitments" + ("" if o.complete else f"\tINCOMPLETE ({len(o.failed_chunks)} "
                                                                               "chunks failed)"))
     u = result.usage
+    read = ", ".join(f"{n} {kind}" for kind, n in sorted(result.kinds.items())) or "none"
+    skipped = sum(result.skipped.values())
+    typer.echo(f"files: {read} read; {skipped} skipped" + (f" ({', '.join(f'{n} {k}' for k, n in sorted(result.skipped.items()))})"
+                                                          if skipped else "") + f"; {len(result.file_errors)} failed",
+               err=True)
     typer.echo(f"{len(result.outputs)} reports -> {out}/ ({result.backend} backend, "
                f"{result.timings['total_s']:.2f} s, {u.requests} requests, {u.cache_hits} cache hits, "
                f"{u.prompt_tokens}+{u.completion_tokens} tokens, {result.incomplete} incomplete reports, "
@@ -128,7 +134,7 @@ def run(
 
 @app.command()
 def split(
-    files: list[Path] = typer.Argument(..., help="Report files."),
+    files: list[Path] = typer.Argument(..., help="Report files or folders."),
     as_json: bool = typer.Option(False, "--json", help="Print the full structure as JSON."),
     stats: bool = typer.Option(False, "--stats", help="Print ingest timing."),
     chunk_chars: Optional[int] = _opt("chunk_chars", "Chunk budget in characters."),
@@ -140,9 +146,12 @@ def split(
 
     settings = _settings(config, chunk_chars=chunk_chars, to_simplified=False if traditional else None)
     errors: list[str] = []
+    warnings: list[str] = []
     started = time.perf_counter()
-    prepared = prepare(files, settings, errors)
+    prepared = prepare(files, settings, errors, warnings)
     elapsed = time.perf_counter() - started
+    for line in warnings:
+        typer.echo(f"warning: {line}", err=True)
     for line in errors:
         typer.echo(f"error: {line}", err=True)
     if as_json:
@@ -162,7 +171,7 @@ def split(
             typer.echo(f"{r.report_id}\t{r.title}\t{r.region}\t{r.report_type}\treview {r.review_period}\t"
                        f"plan {r.plan_year}\tlines {r.lines[0]}-{r.lines[1]}\t{len(p.sections)} sections\t"
                        f"{len(p.chunks)} chunks\tlargest {max((c.size for c in p.chunks), default=0)} chars")
-        typer.echo(f"{len(prepared)} reports from {len(files) - len(errors)} files", err=True)
+        typer.echo(f"{len(prepared)} reports from {len({p.report.source for p in prepared})} files", err=True)
     if stats:
         per = elapsed / max(1, len(prepared))
         typer.echo(f"ingest+chunk: {elapsed:.3f} s for {len(prepared)} reports ({per * 1000:.1f} ms per report)",

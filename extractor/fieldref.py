@@ -47,6 +47,8 @@ EXAMPLES = {
 
 def _kind(prop: dict, defs: dict) -> tuple[str, list]:
     """A JSON Schema property in words, and its enum values if it has them."""
+    if len(prop.get("allOf", [])) == 1:  # older pydantic wraps a described $ref in allOf
+        prop = {**prop["allOf"][0], **{k: v for k, v in prop.items() if k != "allOf"}}
     if "$ref" in prop:
         return _kind(defs[prop["$ref"].rsplit("/", 1)[1]], defs) if "enum" in defs[prop["$ref"].rsplit("/", 1)[1]] \
             else (prop["$ref"].rsplit("/", 1)[1], [])

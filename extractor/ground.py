@@ -102,7 +102,8 @@ class EvidenceLocator:
                           section=section.path_text if section else "", match=match, chunk=chunk.index,
                           source_span=source_span,
                           source_position=report.source_position(source_span[0]) if source_span else None,
-                          source_text=report.original[source_span[0]:source_span[1]] if source_span else None)
+                          source_text=report.original[source_span[0]:source_span[1]] if source_span else None,
+                          page=report.pages.place(source_span[0]) if report.pages and source_span else None)
 
 
 KEY_FIELD = {"targets": "indicator", "projects": "name", "commitments": "description"}

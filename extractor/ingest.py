@@ -22,6 +22,8 @@ from typing import Iterator
 
 from charset_normalizer import from_bytes
 
+from .pdf import PdfError, PdfText, read_pdf
+
 
 class IngestError(Exception):
     """A file cannot be read; str() is one line naming the file and the cause."""
@@ -48,6 +50,8 @@ class Document:
     offset_of: array = field(default_factory=lambda: array("I"))  # offset_of[i]: text[i]'s offset in original
     original: str = ""  # the file as read (SourceText.text)
     verbatim: bool = True  # its lines are slices of `original` (false for HTML)
+    pages: PdfText | None = None  # for a PDF: page and line on the page of an offset of `original`
+    kind: str = "txt"
 
     @property
     def name(self) -> str:
@@ -60,20 +64,22 @@ class Report:
 
     source: str
     report_id: str
-    title: str
-    region: str
-    report_type: str
-    review_period: str
-    plan_year: int
+    title: str | None
+    region: str | None
+    report_type: str | None
+    review_period: str | None  # None (with plan_year, report_type, title, region) when the text
+    plan_year: int | None  # shows no report structure: see `is_report`
     lines: tuple[int, int]
     text: str
     line_of: array = field(repr=False)
     offset_of: array = field(repr=False, default_factory=lambda: array("I"))
     original: str = field(repr=False, default="")  # the whole file as read (shared, not copied)
+    pages: PdfText | None = field(repr=False, default=None)
+    file_kind: str = "txt"  # what the file it came from is: txt, html, docx or pdf
 
     @property
-    def review_year(self) -> int:
-        return int(self.review_period[:4])
+    def is_report(self) -> bool:
+        return self.report_type is not None
 
     def lines_of_span(self, start: int, end: int) -> tuple[int, int]:
         return self.line_of[start], self.line_of[max(start, end - 1)]
@@ -144,21 +150,34 @@ class SourceText:
     text: str
     lines: list[tuple[int, str, int]]
     verbatim: bool
+    pages: PdfText | None = None  # for a PDF: the page and line on the page of any offset
+    kind: str = "txt"  # what the file is: txt, html, docx or pdf
 
 
 def read_source(path: Path, max_bytes: int = 200_000_000, warnings: list[str] | None = None) -> SourceText:
-    """The text of a .txt, .html/.htm or .docx file and its lines; raises IngestError."""
+    """The text of a .txt, .html/.htm, .docx or .pdf file and its lines; raises IngestError.
+    What the bytes are decides how a file is read, not its name."""
     data = read_bytes(path, max_bytes)
     if not data.strip():
         raise IngestError(path, "file is empty")
-    if path.suffix.lower() == ".docx":
-        return _verbatim("\n".join(_docx_lines(path)))
+    suffix = path.suffix.lower()
+    if data.startswith(b"%PDF-"):
+        try:
+            pdf = read_pdf(data)
+        except PdfError as exc:
+            raise IngestError(path, str(exc)) from None
+        source = _verbatim(pdf.text)
+        return SourceText(source.text, source.lines, True, pdf, "pdf")
+    if data.startswith(b"PK\x03\x04") and (suffix == ".docx" or b"word/" in data[:4096]):
+        source = _verbatim("\n".join(_docx_lines(path)))
+        return SourceText(source.text, source.lines, True, kind="docx")
+    if suffix in {".pdf", ".docx"} and warnings is not None:
+        warnings.append(f"named {suffix} but is not a {suffix[1:].upper()} file: read as text")
     text, replaced = decode_bytes(data, path)
     if replaced and warnings is not None:
         warnings.append(f"{replaced} undecodable byte sequence(s) replaced by U+FFFD")
-    suffix = path.suffix.lower()
     if suffix in {".html", ".htm", ".xhtml"} or (suffix != ".txt" and _looks_like_html(text)):
-        return SourceText(text, _html_lines(text), verbatim=False)
+        return SourceText(text, _html_lines(text), verbatim=False, kind="html")
     return _verbatim(text)
 
 
@@ -550,7 +569,8 @@ def load_document(path: Path | str, to_simplified: bool = True, source: str = ""
     last_line = max((n for n, t, _ in original.lines if n in kept or not t.strip()), default=1)
     return Document(path=path, text=text, line_of=line_of[: len(text)], last_line=last_line,
                     source=source or display_path(path.name), warnings=tuple(warnings),
-                    offset_of=offset_of[: len(text)], original=original.text, verbatim=original.verbatim)
+                    offset_of=offset_of[: len(text)], original=original.text, verbatim=original.verbatim,
+                    pages=original.pages, kind=original.kind)
 
 
 # ---------------------------------------------------------------- reports and metadata
@@ -595,9 +615,13 @@ def split_reports(doc: Document, base_id: str = "") -> list[Report]:
         text = doc.text[start:end]
         suffix = f"-{index:02d}" if len(bounds) > 1 else ""
         report = _describe(doc, text, doc.line_of[start:end], (first_line, last_line), report_id=f"{base_id}{suffix}")
-        report.offset_of, report.original = doc.offset_of[start:end], doc.original
+        report.offset_of, report.original, report.pages = doc.offset_of[start:end], doc.original, doc.pages
+        report.file_kind = doc.kind
         reports.append(report)
     return reports
+
+
+_REPORT_PART = re.compile(r"回顾|执行情况|完成情况|总结|目标|计划|任务|安排|工作")
 
 
 def _describe(doc: Document, text: str, line_of: array, lines: tuple[int, int], report_id: str) -> Report:
@@ -605,6 +629,11 @@ def _describe(doc: Document, text: str, line_of: array, lines: tuple[int, int], 
     titles = [line for line in head if _is_title(line)]
     title = titles[0] if titles else ""
     headings = [ln for ln in text.split("\n") if re.match(r"^[一二三四五六七八九十]+、", ln)][:6]
+    if not title and not re.search(r"(?:19|20)\d{2}年", text[:5000]) and \
+            not any(_REPORT_PART.search(h) for h in headings):
+        # No title, no year, no review or plan part: not a report. Nothing is invented for it.
+        return Report(source=doc.name, report_id=report_id, title=None, region=None, report_type=None,
+                      review_period=None, plan_year=None, lines=lines, text=text, line_of=line_of)
     report_type = _report_type(title, headings)
     review_period, plan_year = _periods(title, headings, report_type, text)
     region = _region(titles, head, text)

@@ -230,6 +230,8 @@ class Provenance(BaseModel):
         None, description="1-based line and column where the evidence starts in the file as read.")
     source_text: str | None = Field(
         None, description="The file's own text at source_span: traditional characters, pinyin glosses and all.")
+    page: tuple[int, int] | None = Field(None, description="For a PDF: the page and the line on that page (1-based) "
+                                         "where the evidence starts.")
     problem: str | None = Field(None, description="Set on a record kept with --keep-ungrounded whose "
                                 "evidence does not support a field (its number or key name).")
     derived: Derived = Field(default_factory=Derived, description="Fields computed from the record and its evidence.")
@@ -249,12 +251,13 @@ class ReportOutput(BaseModel):
     chunk of the report was extracted (`complete`; else `failed_chunks` says which were not)."""
 
     source: str = Field(description="The input file's name (with as many folders as tell inputs apart).")
-    title: str = Field(description="The report's title line (or one made from its metadata).")
+    title: str | None = Field(description="The report's title line (or one made from its metadata); null, like "
+                              "the other metadata, for a file that shows no report structure.")
     lines: tuple[int, int] = Field(description="First and last line of the report in the source file (1-based).")
-    region: str = Field(description="The jurisdiction: 青川县, 彬州市 ...")
-    report_type: ReportType = Field(description="Kind of report.")
-    review_period: str = Field(description='The period reviewed: "2023", or "2020-H1" for a half year.')
-    plan_year: int = Field(description="The year the plan part is for.")
+    region: str | None = Field(description="The jurisdiction: 青川县, 彬州市 ...")
+    report_type: ReportType | None = Field(description="Kind of report.")
+    review_period: str | None = Field(description='The period reviewed: "2023", or "2020-H1" for a half year.')
+    plan_year: int | None = Field(description="The year the plan part is for.")
     targets: list[Target] = Field(default_factory=list, description="Target records.")
     projects: list[Project] = Field(default_factory=list, description="Project records.")
     commitments: list[Commitment] = Field(default_factory=list, description="Livelihood commitment records.")

@@ -13,12 +13,14 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime
+import fnmatch
 import gc
 import os
 import platform
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Coroutine, Iterator, TypeVar
@@ -49,6 +51,38 @@ class Input:
     path: Path
     source: str
     base_id: str
+
+
+SUPPORTED = (".txt", ".html", ".htm", ".xhtml", ".docx", ".pdf")
+
+
+@dataclass
+class Expanded:
+    """The files a run reads: folders expanded; what was skipped in them, by extension."""
+
+    files: list[Path]
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def expand_inputs(paths: list[Path], pattern: str = "*") -> Expanded:
+    """Files as given, and every supported file under a folder, recursively, in a stable order;
+    hidden files and folders are skipped, and `pattern` (a glob on the file name) narrows."""
+    out = Expanded([])
+    for path in paths:
+        if not path.is_dir():
+            out.files.append(path)
+            continue
+        for found in sorted(path.rglob("*")):
+            relative = found.relative_to(path).parts
+            if any(part.startswith(".") for part in relative) or not found.is_file():
+                continue
+            if found.suffix.lower() not in SUPPORTED:
+                out.skipped[found.suffix.lower() or "(none)"] += 1
+            elif fnmatch.fnmatch(found.name, pattern):
+                out.files.append(found)
+            else:
+                out.skipped["not matching --glob"] += 1
+    return out
 
 
 def name_inputs(paths: list[Path]) -> tuple[list[Input], list[str]]:
@@ -100,6 +134,8 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     invalid_records: list[dict] = field(default_factory=list)
     inputs: list[Input] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)  # files read, by what they are (txt, pdf ...)
+    skipped: Counter[str] = field(default_factory=Counter)  # files in folders not read, by extension
     usage: Usage = field(default_factory=Usage)
     ungrounded: int = 0
     unsupported: int = 0
@@ -146,15 +182,22 @@ def prepare_file(item: Input, settings: Settings, warnings: list[str] | None = N
         warnings.extend(f"{display_path(item.path)}: {w}" for w in document.warnings)
     prepared = []
     for report in split_reports(document, item.base_id):
+        if not report.is_report:
+            if warnings is not None:
+                warnings.append(f"{display_path(item.path)}: not a report (no title, year, or review or plan part "
+                                "found): metadata left unknown, nothing extracted")
+            prepared.append(Prepared(report, [], []))
+            continue
         sections = build_sections(report)
         prepared.append(Prepared(report, sections, make_chunks(report, settings.chunk_chars, sections)))
     return prepared
 
 
 def prepare(paths: list[Path], settings: Settings, errors: list[str],
-            warnings: list[str] | None = None) -> list[Prepared]:
-    """Ingest and chunk every file; unreadable files go to `errors` as one line each."""
-    inputs, duplicates = name_inputs(paths)
+            warnings: list[str] | None = None, pattern: str = "*") -> list[Prepared]:
+    """Ingest and chunk every file (folders expanded); unreadable files go to `errors` as one
+    line each."""
+    inputs, duplicates = name_inputs(expand_inputs(paths, pattern).files)
     if warnings is not None:
         warnings.extend(duplicates)
     prepared = []
@@ -189,12 +232,15 @@ class _Progress:
 
 async def run_async(paths: list[Path], settings: Settings, backend: Backend | None = None,
                     show_progress: bool | None = None,
-                    on_report: Callable[[ReportOutput], None] | None = None) -> RunResult:
+                    on_report: Callable[[ReportOutput], None] | None = None, pattern: str = "*") -> RunResult:
     """Stream the run: a file's chunks are sent as soon as it is read, and a report is grounded,
     merged (and handed to `on_report`) as soon as its chunks are back, so local work overlaps
     the endpoint's latency. Outputs keep the order of the inputs."""
     with _fewer_gc_pauses():
-        return await _run(paths, settings, backend, show_progress, on_report)
+        expanded = expand_inputs(paths, pattern)
+        result = await _run(expanded.files, settings, backend, show_progress, on_report)
+        result.skipped = expanded.skipped
+        return result
 
 
 async def _run(paths: list[Path], settings: Settings, backend: Backend | None, show_progress: bool | None,
@@ -246,6 +292,7 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
                     continue
                 finally:
                     timings["ingest_chunk_s"] += time.perf_counter() - t0
+                result.kinds[prepared[0].report.file_kind if prepared else "?"] += 1
                 progress.add(sum(len(item.chunks) for item in prepared))
                 tasks[index] = [asyncio.create_task(finish(item)) for item in prepared]
                 await asyncio.sleep(0)  # let the new chunks' requests go out before reading on
@@ -286,7 +333,7 @@ def _ground_and_merge(item: Prepared, outcomes: list[ChunkOutcome], settings: Se
                                       error=outcome.error or "failed"))
     merged = merge(grounded)
     for item_record in merged:
-        item_record.provenance.derived = derive(item_record.record, item.report.review_period)
+        item_record.provenance.derived = derive(item_record.record, item.report.review_period or "")
     output = report_output(item.report, merged, failed)
     if on_report:
         on_report(output)
@@ -314,6 +361,7 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
                     for o in result.outputs],
         "counts": counts, "incomplete_reports": result.incomplete,
         "ungrounded_dropped": result.ungrounded, "unsupported_dropped": result.unsupported,
+        "files_read": dict(result.kinds), "files_skipped": dict(result.skipped),
         "usage": vars(result.usage), "warnings": result.warnings, "file_errors": result.file_errors,
         "chunk_errors": result.chunk_errors, "invalid_records": result.invalid_records,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
@@ -336,7 +384,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
-        show_progress: bool | None = None, argv: list[str] | None = None) -> RunResult:
+        show_progress: bool | None = None, argv: list[str] | None = None, pattern: str = "*") -> RunResult:
     """Run and write: each report file as soon as it is done, the run-wide files at the end,
     and then the run replaces the previous one in out_dir. Raises OutputError before any work
     when out_dir cannot take a run; a run that stops early (RunAborted, Ctrl-C) leaves
@@ -349,7 +397,7 @@ def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend |
         run_sync(backend.aclose())
         raise
     try:
-        result = run_sync(run_async(paths, settings, backend, show_progress, on_report=writer.add))
+        result = run_sync(run_async(paths, settings, backend, show_progress, on_report=writer.add, pattern=pattern))
         writer.finish(result.outputs, run_info(result, settings, argv, started_at))
     except BaseException:
         writer.abort()

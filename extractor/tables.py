@@ -101,6 +101,8 @@ def headline(reports: list[dict], rows: list[dict]) -> list[dict]:
     review year's achieved value (annual values only; standard units)."""
     out = []
     for report in reports:
+        if report.get("plan_year") is None:  # not a report: no metadata, no records
+            continue
         review_year = int(str(report["review_period"])[:4])
         mine = [r for r in rows if r["report_id"] == report["report_id"] and r["period"] == "year"]
         row = {k: report[k] for k in REPORT_COLUMNS}
