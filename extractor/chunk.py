@@ -161,7 +161,7 @@ def _units(text: str, budget: int) -> list[tuple[int, int]]:
 
 
 def _is_cell(line: str) -> bool:
-    return 0 < len(line) <= _TABLE_CELL_MAX and "。" not in line and heading_rank(line) not in {1, 2}
+    return 0 < len(line) <= _TABLE_CELL_MAX and "。" not in line and heading_rank(line) not in {1, 2, 3, 4}
 
 
 def _split_long(text: str, start: int, end: int, budget: int) -> list[tuple[int, int]]:

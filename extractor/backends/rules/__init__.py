@@ -18,7 +18,8 @@ from .commitments import parse_listed, parse_plan_goals
 from .lexicon import Lexicon, lexicon, lexicon_hash, load_lexicon, reset_lexicon, use_lexicon
 from .projects import parse_projects
 from .tables import parse_table
-from .targets import headline_passage, parse_achievements, parse_headline
+from .targets import (LIST_ITEM, MIN_PASSAGE, headline_passage, is_target_summary, parse_achievements,
+                      parse_headline, target_list_items)
 from .values import ENUM_ITEM
 
 
@@ -59,17 +60,29 @@ def _extract(chunk: Chunk) -> ChunkRecords:
     table_lines = [p for p in paragraphs if "\n" in text[p[0]:p[1]]]
     summary_done = False
     in_list = False
+    headline_list = False
+    target_lists = target_list_items(text, paragraphs) if chunk.part == "plan" else set()
     for ps, pe in paragraphs:
         para = text[ps:pe]
         if (ps, pe) in table_lines:
             records.targets.extend(parse_table(text, ps, pe, chunk))
             continue
         if chunk.part == "plan":
+            plan_year = int(chunk.context["plan_year"])
             passage = headline_passage(para)
+            item = LIST_ITEM.match(para)
+            if passage is None and (item and (headline_list or (ps, pe) in target_lists)):
+                passage = (item.end(), len(para))
+            elif passage is None and is_target_summary(text, ps, pe):
+                passage = (0, len(para))
+            else:
+                headline_list = False
             if passage:
                 b, e = passage
-                records.targets.extend(parse_headline(text, ps + b, ps + e, "planned", int(chunk.context["plan_year"])))
+                records.targets.extend(parse_headline(text, ps + b, ps + e, "planned", plan_year))
                 rest_start = ps + e
+                # A lead-in that ends at its colon announces the targets as the list items that follow.
+                headline_list = headline_list or len(para[b:e].strip(" :：")) < MIN_PASSAGE
             else:
                 rest_start = ps
             has_marker = any(m in para for m in lexicon().list_markers)

@@ -99,7 +99,7 @@ def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitme
                 clause = clause.strip()
                 if len(clause) < 4:
                     continue
-                values = find_values(clause)
+                values = find_values(clause, chinese_counts=True)
                 v = values[0] if values else None
                 description = clean_indicator(re.sub(r"\d+(?:\.\d+)?\s*\S{0,3}?(个|家|所|座|条|公里|万平方米|平方米|%|套|户|人|场|间)(以上|左右)?", "", clause))
                 if len(description) < 3:

@@ -135,6 +135,40 @@ def headline_passage(text: str) -> tuple[int, int] | None:
     return None
 
 
+MIN_PASSAGE = 6  # characters: a passage this short after its opener is a lead-in to a list
+LIST_ITEM = re.compile(r"^(?:\d{1,2}[.、．]|[(（]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}[是、]|[(（][一二三四五六七八九十]{1,2}[)）])")
+SUMMARY_CODES = 4  # distinct coded indicators with values that make a plan paragraph the main targets
+
+
+def is_target_summary(text: str, start: int, end: int) -> bool:
+    """A plan paragraph that states values for many coded indicators is the main-targets passage
+    even without an opener (综合考虑…, 今年全市…)."""
+    first = text[start:end].split("。")[0]
+    codes = {code_of(d.indicator)[0] for d in parse_goals(first, 0, len(first))}
+    return len(codes - {"other"}) >= SUMMARY_CODES
+
+
+LIST_ITEM_MAX = 80  # characters: an item of a main-targets list is one short line
+
+
+def target_list_items(text: str, paragraphs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Paragraphs that are items of a main-targets list written as numbered lines
+    (1.地区生产总值增长7.5%左右; ...): a run of short list items that together give values for
+    many coded indicators, whether or not the lead-in is in the same chunk."""
+    items: set[tuple[int, int]] = set()
+    run: list[tuple[int, int]] = []
+    for span in [*paragraphs, None]:
+        para = text[span[0]:span[1]] if span else ""
+        if span and LIST_ITEM.match(para) and len(para) <= LIST_ITEM_MAX:
+            run.append(span)
+            continue
+        codes = {code_of(d.indicator)[0] for s, e in run for d in parse_goals(text, s, e)}
+        if len(run) >= 3 and len(codes - {"other"}) >= SUMMARY_CODES:
+            items.update(run)
+        run = []
+    return items
+
+
 def parse_headline(text: str, begin: int, end: int, status: str, year: int) -> list[Target]:
     out: list[Target] = []
     for ss, se in segments(text, begin, end):
@@ -189,7 +223,7 @@ def parse_achievements(text: str, start: int, end: int, chunk: Chunk) -> list[Ta
             code, synonym = code_of(draft.indicator)
             if code == "other" or synonym is None or len(draft.indicator) > len(synonym) + 6:
                 continue
-            if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于|排名|位居|居全", text[draft.ev_start:draft.ev_end]):
+            if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于", text[draft.ev_start:draft.ev_end]):
                 continue
             draft.qualifier = "上半年" if str(chunk.context["review_period"]).endswith("H1") else None
             if (t := make_target(draft, text, status, year, False)) is not None:

@@ -34,8 +34,10 @@ _GROWTH_BEFORE = re.compile(r"(同比|比上年|年均)?(增长|增速|增幅|�
 _NEGATIVE = ("下降", "降低", "减少", "回落")
 
 
-def find_values(text: str) -> list[Value]:
-    """Numbers with units in a clause, with their comparator and measure."""
+def find_values(text: str, chinese_counts: bool = False) -> list[Value]:
+    """Numbers with units in a clause, with their comparator and measure. Counts in Chinese
+    numerals (三个, 八项) are set phrases (两个确立, 四个意识, 八项规定) far more often than
+    measured quantities: only items of an enumerated list ask for them."""
     lex = lexicon()
     values: list[Value] = []
     for m in lexicon().value_pattern.finditer(text):
@@ -78,7 +80,7 @@ def find_values(text: str) -> list[Value]:
                 end += len(word)
                 break
         values.append(Value(m.start(), end, number, number_max, unit, comparator, measure))
-    for m in _CN_NUM.finditer(text):
+    for m in _CN_NUM.finditer(text) if chinese_counts else ():
         number = chinese_numeral(m.group("cn"))
         if number and not any(v.start <= m.start() < v.end for v in values):
             values.append(Value(m.start(), m.end(), number, None, m.group("unit"), "equal", "level"))
