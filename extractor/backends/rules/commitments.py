@@ -14,6 +14,7 @@ from .targets import parse_goals
 from .values import ENUM_ITEM, clean_indicator, code_of, find_values, is_verb, segments
 
 
+_POLICY = re.compile(r"(政策|新政|条例|意见|措施|举措|规定|省政府|市政府|活力)$")  # 人才新政23条, 省政府17项
 _COUNT_CLASSIFIERS = {"个", "家", "所", "座", "条", "套", "栋", "件", "场", "项", "宗", "处", "名", "户", "张", "辆", "台", "间"}
 _SKIP_AFTER_VALUE = re.compile(r"^(以上|及以上)?(的)?(项目|企业|工业企业|制造业项目|重点项目|市场主体)")
 
@@ -65,6 +66,8 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
             evidence = text[draft.ev_start:draft.ev_end].strip(" ,，、")
             category = category_of(indicator) or (category_of(sentence) if listed else None)
             code, _ = code_of(indicator)
+            if not category and v.unit in _COUNT_CLASSIFIERS and ("、" in indicator or _POLICY.search(indicator)):
+                continue  # a count of the names just listed (they are projects), or of a policy's articles
             try:
                 if category and code in {"other", "urban_jobs"}:
                     commitments.append(Commitment(

@@ -29,11 +29,15 @@ def parse_goals(text: str, start: int, end: int) -> list[Draft]:
     """Indicator/value pairs of one sentence, handling 分别 lists and carried subjects."""
     drafts: list[Draft] = []
     subject, subject_start = "", start
+    paired = ""  # the subject of the last 分别 clause: 分别达到X元、Y元,分别增长a%、b% pairs levels and growths
     for cs, ce in clauses(text, start, end):
         clause = text[cs:ce]
         values = find_values(clause)
         if "分别" in clause and values:
-            drafts.extend(_distribute(text, cs, ce, values, subject, subject_start))
+            head = clean_indicator(clause[:clause.index("分别")])
+            carried = subject or (paired if not head else "")
+            drafts.extend(_distribute(text, cs, ce, values, carried, subject_start))
+            paired = head or carried
             subject = ""
             continue
         prev = 0
@@ -223,7 +227,8 @@ def parse_achievements(text: str, start: int, end: int, chunk: Chunk) -> list[Ta
             code, synonym = code_of(draft.indicator)
             if code == "other" or synonym is None or len(draft.indicator) > len(synonym) + 6:
                 continue
-            if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于", text[draft.ev_start:draft.ev_end]):
+            own_clause = re.split(r"[,，;；]", text[draft.ev_start:draft.ev_end])[-1]  # 高于全省1个百分点
+            if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于", own_clause):
                 continue
             draft.qualifier = "上半年" if str(chunk.context["review_period"]).endswith("H1") else None
             if (t := make_target(draft, text, status, year, False)) is not None:

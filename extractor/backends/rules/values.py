@@ -47,8 +47,8 @@ def find_values(text: str, chinese_counts: bool = False) -> list[Value]:
             continue  # part of a code like S206 or 5G
         if any(after.startswith(w) for w in lex.not_values) and m.group("unit") != "%":
             continue
-        if before.endswith("年产") or before.endswith("第"):
-            continue
+        if before.endswith("年产") or before.endswith("第") or (before.endswith("前") and m.group("unit") in {"名", "位"}):
+            continue  # a capacity, an ordinal or a rank (前10名), not a value
         number = to_number(m.group("num"))
         number_max = to_number(m.group("max")) if m.group("max") else None
         unit = m.group("unit")
@@ -118,7 +118,7 @@ def code_of(indicator: str) -> tuple[str, str | None]:
 
 
 _TRAILING = re.compile(r"(不低于|不超过|不少于|至|同比|比上年|较上年|年均|分别|累计|实现|完成|达到|达|为|保持|稳定在|控制在|提高到|提升到|提高至|提升至|均|在|再|继续|突破|超过|超|增长|增速|增幅|下降|降低|提高|提升|目标|约|总量|总额达|的|了)+$")
-LEADING = re.compile(r"^(其中|全年|年内|今年|全市|全区|全县|全省|我市|同时|并|和|及|以及|力争|确保|争取|努力|推动|实现|预计|预计全年|上半年|稳步|持续|进一步)+")
+LEADING = re.compile(r"^(其中|全年|年内|今年|全市|全区|全县|全省|我市|同时|并|和|及|以及|力争|确保|争取|努力|推动|实现|预计|预计全年|上半年|稳步|持续|进一步|同口径|同比|可比口径)+")
 
 
 def clean_indicator(text: str) -> str:
@@ -138,7 +138,9 @@ def status_of(chunk: Chunk, segment: str) -> tuple[str, int]:
 
 _VERBS = re.compile(r"^(?:新建|建成|建设|改造|新增|完成|实施|培育|引进|打造|创建|开工建设|开工|治理|整治|培训|认定|申报|"
                     r"推进|推动|提升|增加|发放|创成|加快|全力|大力|扎实|重点|确保|力争|启动|投用|投产|落实|安排|"
-                    r"新|再|累计|共|年内|全年|达到|实现|提高|达)+$")
+                    r"新|再|累计|共|年内|全年|达到|实现|提高|达|打通|拓展|续建|投入|筛选出|筛选|支持|紧盯|做好|剩余|"
+                    r"更新|修缮|谋划|储备|滚动|征集|梳理|形成|提交|明确|瞄准|围绕|依托|高标准|全面|认真|全力以赴|办好|"
+                    r"继续|深入|积极|着力|聚焦|强化|加强|优化|持续|进一步|努力|争取|保持|稳定|并|和|了|出)+$")
 
 
 def is_verb(text: str) -> bool:

@@ -1,0 +1,75 @@
+"""Rules of the offline backend, each on an example written for it (input -> expected records)."""
+
+import pytest
+
+from extractor.backends.rules import extract_chunk
+from extractor.chunk import Chunk
+
+CONTEXT = {"report_id": "r", "title": "2024年云溪县政府工作报告", "region": "云溪县", "report_type": "work_report",
+           "review_period": "2023", "plan_year": 2024}
+
+
+def targets(text: str, part: str = "plan"):
+    chunk = Chunk("r", 0, 0, len(text), text, "", part, CONTEXT)
+    return [(t.indicator_code if t.indicator_code != "other" else t.indicator, t.measure, t.value, t.unit,
+             t.comparator, t.status, t.headline) for t in extract_chunk(chunk).targets]
+
+
+@pytest.mark.parametrize("text", [
+    "深刻领悟“两个确立”的决定性意义,增强“四个意识”、坚定“四个自信”。",
+    "加快“三个示范园”建设,推行“一件事”集成改革,落实中央八项规定精神。",
+])
+def test_set_phrases_with_numerals_are_never_targets(text):
+    assert targets(text) == []
+
+
+def test_a_main_target_list_of_numbered_lines():
+    text = ("全县主要预期目标为:\n1.地区生产总值增长7%左右;\n2.规模工业增加值增长8%;\n3.固定资产投资总额增长6%;\n"
+            "4.社会消费品零售总额增长9%;\n5.一般公共预算收入增长5%。\n围绕以上目标,重点抓好五项工作。")
+    found = targets(text)
+    assert [t[:3] for t in found] == [("gdp", "growth", 7), ("industrial_value_added", "growth", 8),
+                                      ("fixed_asset_investment", "growth", 6), ("retail_sales", "growth", 9),
+                                      ("fiscal_revenue", "growth", 5)]
+    assert all(t[6] for t in found)  # headline
+
+
+def test_a_target_summary_without_an_opener_is_the_headline_passage():
+    text = "综合研判,今年全县地区生产总值增长6.5%左右,固定资产投资增长8%,社会消费品零售总额增长7%,一般公共预算收入增长5%。"
+    assert all(t[6] for t in targets(text)) and len(targets(text)) == 4
+
+
+def test_paired_levels_and_growths_give_each_indicator_both():
+    text = "城乡居民人均可支配收入分别达到41200元、20300元,分别增长5.1%、7.2%。"
+    assert sorted(t[:4] for t in targets(text, "review")) == [
+        ("rural_income", "growth", 7.2, "%"), ("rural_income", "level", 20300, "元"),
+        ("urban_income", "growth", 5.1, "%"), ("urban_income", "level", 41200, "元")]
+
+
+def test_a_subject_in_the_previous_clause_reaches_a_paired_list():
+    text = "城乡居民人均可支配收入增速快于经济增长,分别增长5.6%、8.1%。"
+    assert sorted(t[:3] for t in targets(text, "review")) == [("rural_income", "growth", 8.1),
+                                                                  ("urban_income", "growth", 5.6)]
+
+
+def test_estimates_comparable_growth_and_exports():
+    text = "预计一般公共预算收入达12.5亿元,同口径增长6%;其中出口超40亿元,增长9%左右。"
+    found = targets(text, "review")
+    assert ("fiscal_revenue", "growth", 6, "%", "equal", "estimated", False) in found
+    assert ("exports", "growth", 9, "%", "about", "estimated", False) in found
+
+
+def test_a_value_after_a_rank_phrase_is_kept_but_a_rank_is_not_a_value():
+    found = targets("全县生产总值完成210亿元、居全市第2位,增长6.1%。", "review")
+    assert ("gdp", "growth", 6.1, "%", "equal", "achieved", False) in found
+    assert targets("支持骨干企业进入全国行业前10名。") == []
+
+
+def test_counts_of_names_just_listed_and_of_policy_articles_are_not_targets():
+    assert targets("提升云溪茶叶、山地蔬菜2个区域公用品牌。") == []
+    assert targets("落实人才新政23条。") == []
+
+
+@pytest.mark.parametrize("text, value, unit", [("粮食总产稳定在9.6亿斤以上。", 9.6, "亿斤"),
+                                               ("外贸进出口总额突破1.2万亿元。", 1.2, "万亿元")])
+def test_units_of_grain_and_large_money(text, value, unit):
+    assert any(t[2] == value and t[3] == unit for t in targets(text))
