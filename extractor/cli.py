@@ -77,6 +77,8 @@ def run(
     cache_dir: Optional[Path] = _opt("cache_dir", "Cache directory."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     keep_ungrounded: bool = typer.Option(False, "--keep-ungrounded", help="Keep records whose evidence is not found."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what the run would send and cost; send nothing."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table (TOML) for cost (default: shipped)."),
     traditional: bool = typer.Option(False, "--keep-traditional", help="Do not convert to simplified characters."),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
@@ -90,11 +92,13 @@ def run(
                          chunk_chars=chunk_chars, prompts=prompts, lexicon=lexicon, cache_dir=cache_dir,
                          use_cache=False if no_cache else None, keep_ungrounded=keep_ungrounded or None,
                          to_simplified=False if traditional else None)
+    if dry_run:
+        return _dry_run(files, settings, prices)
     if settings.resolved_backend() == "rules" and settings.backend == "auto":
         typer.echo("no LLM configured (set --model and --base-url or OPENAI_API_KEY): using the offline rules backend",
                    err=True)
     try:
-        result = run_pipeline(files, settings, out, argv=sys.argv[1:], pattern=pattern)
+        result = run_pipeline(files, settings, out, argv=sys.argv[1:], pattern=pattern, prices=prices)
     except KeyboardInterrupt:  # typer would exit 130 without a word
         typer.echo(INTERRUPTED, err=True)
         raise typer.Exit(130)
@@ -130,6 +134,135 @@ def run(
                f"{len(result.file_errors) + len(result.chunk_errors)} failures)", err=True)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _dry_run(files: list[Path], settings: Settings, prices: Optional[Path]) -> None:
+    """What a run would send and cost, computed offline."""
+    from .batch import describe_estimate, estimate, plan
+
+    try:
+        settings.check_backend()
+    except ConfigError as exc:
+        _fail(str(exc))
+    if settings.resolved_backend() != "openai":
+        _fail("--dry-run estimates an LLM run: give --model and --base-url (the rules backend costs nothing)")
+    try:
+        the_plan = plan(files, settings)
+        typer.echo(describe_estimate(the_plan, estimate(the_plan, settings, prices)))
+    except ConfigError as exc:
+        _fail(str(exc))
+    for line in the_plan.errors:
+        typer.echo(f"error: {line}", err=True)
+
+
+batch_app = typer.Typer(no_args_is_help=True, help="Batch APIs and vLLM's offline runner, through the cache.")
+app.add_typer(batch_app, name="batch")
+
+
+def _batch_settings(config, model, base_url, mode, chunk_chars, prompts, cache_dir) -> Settings:
+    settings = _settings(config, backend="openai", model=model, base_url=base_url, mode=mode, chunk_chars=chunk_chars,
+                         prompts=prompts, cache_dir=cache_dir)
+    try:
+        settings.check_backend()
+    except ConfigError as exc:
+        _fail(str(exc))
+    return settings
+
+
+@batch_app.command("prepare")
+def batch_prepare(
+    files: list[Path] = typer.Argument(..., help="Report files or folders."),
+    out: Path = typer.Option(Path("requests.jsonl"), "--out", help="The batch input file to write."),
+    model: Optional[str] = _opt("model", "Model name."),
+    base_url: Optional[str] = _opt("base_url", "The endpoint the online run would use (part of the cache key)."),
+    mode: Optional[str] = _opt("mode", "instructor mode: tools | json_schema (for vLLM) | md_json"),
+    chunk_chars: Optional[int] = _opt("chunk_chars", "Chunk budget in characters."),
+    prompts: Optional[Path] = _opt("prompts", "Folder with your own prompts."),
+    cache_dir: Optional[Path] = _opt("cache_dir", "Cache directory."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table (TOML)."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Write one OpenAI Batch API request line per chunk not yet cached, and print the estimate."""
+    from .batch import describe_estimate, prepare_batch
+
+    settings = _batch_settings(config, model, base_url, mode, chunk_chars, prompts, cache_dir)
+    try:
+        the_plan, estimate = prepare_batch(files, settings, out, prices)
+    except ConfigError as exc:
+        _fail(str(exc))
+    typer.echo(describe_estimate(the_plan, estimate))
+    typer.echo(f"{len(the_plan.chunks) - the_plan.cached} requests -> {out}")
+    for line in the_plan.errors:
+        typer.echo(f"error: {line}", err=True)
+
+
+@batch_app.command("collect")
+def batch_collect(
+    results: Path = typer.Argument(..., help="The batch output file (JSONL)."),
+    requests: Path = typer.Option(Path("requests.jsonl"), "--requests", help="The batch input file it answers."),
+    retry: Optional[Path] = typer.Option(None, "--retry", help="Where to write the requests to send again "
+                                         "(default: beside the requests, .retry.jsonl)."),
+    model: Optional[str] = _opt("model", "Model name (as prepared)."),
+    base_url: Optional[str] = _opt("base_url", "Endpoint (as prepared)."),
+    mode: Optional[str] = _opt("mode", "instructor mode (as prepared)."),
+    chunk_chars: Optional[int] = _opt("chunk_chars", "Chunk budget in characters (as prepared)."),
+    prompts: Optional[Path] = _opt("prompts", "Prompts folder (as prepared)."),
+    cache_dir: Optional[Path] = _opt("cache_dir", "Cache directory."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Validate a batch's answers, store the valid ones in the cache, and write the rest to a retry file."""
+    from .batch import collect_batch
+
+    settings = _batch_settings(config, model, base_url, mode, chunk_chars, prompts, cache_dir)
+    retry = retry or requests.with_name(requests.stem + ".retry.jsonl")
+    try:
+        outcome = collect_batch(results, requests, settings, retry)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"{results}: cannot collect ({exc})")
+    for key, reason in outcome.retry:
+        typer.echo(f"retry: {key[:16]}: {reason}", err=True)
+    typer.echo(f"{outcome.stored} answers stored in the cache; {len(outcome.retry)} to retry -> {retry}")
+
+
+def _openai_client(base_url: Optional[str]):
+    import openai
+
+    return openai.OpenAI(base_url=base_url, max_retries=2)
+
+
+@batch_app.command("submit")
+def batch_submit(requests: Path = typer.Argument(..., help="The batch input file."),
+                 base_url: Optional[str] = _opt("base_url", "Endpoint with a batch API.")) -> None:
+    """Upload the requests and start a batch (OpenAI Batch API); prints the batch id."""
+    client = _openai_client(base_url)
+    with open(requests, "rb") as handle:
+        uploaded = client.files.create(file=handle, purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+    typer.echo(batch.id)
+
+
+@batch_app.command("status")
+def batch_status(batch_id: str = typer.Argument(...), base_url: Optional[str] = _opt("base_url", "Endpoint.")) -> None:
+    """A batch's status and request counts."""
+    batch = _openai_client(base_url).batches.retrieve(batch_id)
+    counts = batch.request_counts
+    typer.echo(f"{batch.id}\t{batch.status}\t{counts.completed if counts else '?'} of {counts.total if counts else '?'}"
+               f" done, {counts.failed if counts else '?'} failed")
+
+
+@batch_app.command("download")
+def batch_download(batch_id: str = typer.Argument(...), out: Path = typer.Option(Path("results.jsonl"), "--out"),
+                   base_url: Optional[str] = _opt("base_url", "Endpoint.")) -> None:
+    """Save a finished batch's output (and errors, if any) for `extractor batch collect`."""
+    from .output import write_atomic
+
+    client = _openai_client(base_url)
+    batch = client.batches.retrieve(batch_id)
+    if batch.status != "completed":
+        _fail(f"batch {batch_id} is {batch.status}, not completed")
+    text = "".join(client.files.content(f).text for f in (batch.output_file_id, batch.error_file_id) if f)
+    write_atomic(out, text)
+    typer.echo(str(out))
 
 
 @app.command()

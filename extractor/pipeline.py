@@ -28,6 +28,7 @@ from typing import Any, Callable, Coroutine, Iterator, TypeVar
 from . import __version__
 from .chunk import Chunk, Section, build_sections, make_chunks
 from .config import Settings
+from .cost import bill, load_prices
 from .derive import derive
 from .backends import make_backend
 from .backends.base import Backend, Usage
@@ -341,7 +342,7 @@ def _ground_and_merge(item: Prepared, outcomes: list[ChunkOutcome], settings: Se
 
 
 def run_info(result: RunResult, settings: Settings, argv: list[str] | None = None,
-             started_at: str = "") -> dict:
+             started_at: str = "", prices: Path | None = None) -> dict:
     """The run.json record: what ran, on which inputs, with which settings, and what it cost.
     No secrets."""
     counts = {k: sum(len(getattr(o, k)) for o in result.outputs) for k in ("targets", "projects", "commitments")}
@@ -362,6 +363,8 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
         "counts": counts, "incomplete_reports": result.incomplete,
         "ungrounded_dropped": result.ungrounded, "unsupported_dropped": result.unsupported,
         "files_read": dict(result.kinds), "files_skipped": dict(result.skipped),
+        "cost": bill(settings.model if result.backend == "openai" else None, result.usage.prompt_tokens,
+                     result.usage.cached_prompt_tokens, result.usage.completion_tokens, load_prices(prices)).as_json(),
         "usage": vars(result.usage), "warnings": result.warnings, "file_errors": result.file_errors,
         "chunk_errors": result.chunk_errors, "invalid_records": result.invalid_records,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
@@ -384,7 +387,8 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
-        show_progress: bool | None = None, argv: list[str] | None = None, pattern: str = "*") -> RunResult:
+        show_progress: bool | None = None, argv: list[str] | None = None, pattern: str = "*",
+        prices: Path | None = None) -> RunResult:
     """Run and write: each report file as soon as it is done, the run-wide files at the end,
     and then the run replaces the previous one in out_dir. Raises OutputError before any work
     when out_dir cannot take a run; a run that stops early (RunAborted, Ctrl-C) leaves
@@ -398,7 +402,7 @@ def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend |
         raise
     try:
         result = run_sync(run_async(paths, settings, backend, show_progress, on_report=writer.add, pattern=pattern))
-        writer.finish(result.outputs, run_info(result, settings, argv, started_at))
+        writer.finish(result.outputs, run_info(result, settings, argv, started_at, prices))
     except BaseException:
         writer.abort()
         raise

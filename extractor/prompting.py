@@ -9,10 +9,8 @@ compared with `extractor eval --pred A --pred B`.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -108,9 +106,3 @@ def compact_schema(node: object, naming: bool = False) -> object:
     if "enum" in out:  # the values say the type
         out.pop("type", None)
     return out
-
-
-@lru_cache(maxsize=None)
-def schema_hash(model: type) -> str:
-    """Hash of a response model's JSON Schema: part of every cache key, computed once per model."""
-    return hashlib.sha256(json.dumps(model.model_json_schema(), sort_keys=True).encode()).hexdigest()

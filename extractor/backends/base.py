@@ -17,6 +17,7 @@ PROGRAMMING_ERRORS = (TypeError, AttributeError, ImportError, NameError)
 @dataclass
 class Usage:
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, what the endpoint served from its prefix cache
     completion_tokens: int = 0
     requests: int = 0
     cache_hits: int = 0

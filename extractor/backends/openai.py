@@ -14,16 +14,12 @@ import asyncio
 import contextvars
 import errno
 import functools
-import hashlib
 import json
 import logging
 import re
 import socket
-import sqlite3
-from pathlib import Path
 from typing import Any, Iterator
 
-import diskcache
 import instructor
 import openai
 from pydantic import ConfigDict, ValidationError
@@ -31,10 +27,11 @@ from tenacity import (AsyncRetrying, retry_if_exception, retry_if_exception_type
                       wait_exponential_jitter)
 
 from ..chunk import Chunk
-from ..config import ConfigError, Settings, redact_url
+from ..config import Settings, redact_url
 from ..models import RECORD_MODELS, ChunkRecords
-from ..prompting import compact_schema, load_prompts, schema_hash
+from ..prompting import load_prompts
 from .base import PROGRAMMING_ERRORS, ChunkFailed, ChunkTooLarge, Extraction, RunAborted, Usage
+from .keys import cache_key, llm_schema, open_cache
 
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA,
           "md_json": instructor.Mode.MD_JSON}
@@ -160,8 +157,7 @@ class LLMChunkRecords(ChunkRecords, instructor.OpenAISchema):
 
 @functools.cache
 def _compact_schema_text(model: type[LLMChunkRecords], *args: Any, **kwargs: Any) -> str:
-    schema = super(LLMChunkRecords, model).model_json_schema(*args, **kwargs)
-    return json.dumps({"title": schema["title"], **compact_schema(schema)}, ensure_ascii=False)
+    return llm_schema()
 
 
 class OpenAIBackend:
@@ -194,13 +190,11 @@ class OpenAIBackend:
         if usage is not None and counted is not None:
             usage.prompt_tokens += counted.prompt_tokens or 0
             usage.completion_tokens += counted.completion_tokens or 0
+            details = getattr(counted, "prompt_tokens_details", None)  # providers' prefix caching
+            usage.cached_prompt_tokens += getattr(details, "cached_tokens", None) or 0
 
     def cache_key(self, chunk: Chunk) -> str:
-        s = self.settings
-        material = {"model": s.model, "mode": s.mode, "prompt": self.prompts.hash, "schema": schema_hash(LLMChunkRecords),
-                    "base_url": s.base_url, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                    "context": chunk.context, "section": chunk.section_path, "part": chunk.part, "text": chunk.text}
-        return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return cache_key(self.settings, self.prompts, chunk)
 
     async def extract(self, chunk: Chunk) -> Extraction:
         key = self.cache_key(chunk) if self.cache is not None else ""
@@ -218,10 +212,8 @@ class OpenAIBackend:
                         usage.retries += 1
                     # A total deadline per attempt: the client's timeout is per read, and a server
                     # that trickles bytes would hold a request far longer.
-                    records = await asyncio.wait_for(self.client.chat.completions.create(
-                        model=self.settings.model, response_model=LLMChunkRecords, messages=self.prompts.render(chunk),
-                        max_retries=_reasks(self.settings.max_retries), temperature=self.settings.temperature,
-                        max_tokens=self.settings.max_tokens), self.settings.timeout * (self.settings.max_retries + 1))
+                    records = await asyncio.wait_for(self._create(self.client, chunk),
+                                                     self.settings.timeout * (self.settings.max_retries + 1))
             dropped: list[str] = []
         except Exception as exc:
             if (bug := _bug_in(exc)) is not None:
@@ -239,23 +231,41 @@ class OpenAIBackend:
             self.cache.set(key, records.model_dump_json())
         return Extraction(records, usage, dropped)
 
+    def _create(self, client: Any, chunk: Chunk) -> Any:
+        """The one call that extracts a chunk: online, and to capture its request for a batch."""
+        return client.chat.completions.create(
+            model=self.settings.model, response_model=LLMChunkRecords, messages=self.prompts.render(chunk),
+            max_retries=_reasks(self.settings.max_retries), temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens)
+
+    async def request_body(self, chunk: Chunk) -> dict:
+        """The JSON body this backend sends for a chunk, exactly as instructor builds it in the
+        configured mode: captured by an HTTP transport that answers with empty lists."""
+        http = http_library()
+        captured: dict = {}
+        answer = json.dumps({"targets": [], "projects": [], "commitments": []})
+
+        def transport(request: Any) -> Any:
+            captured.update(json.loads(request.content))
+            message = {"role": "assistant", "content": answer, "tool_calls": [
+                {"id": "call_0", "type": "function", "function": {"name": "ChunkRecords", "arguments": answer}}]}
+            return http.Response(200, json={
+                "id": "capture", "object": "chat.completion", "created": 0, "model": self.settings.model,
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
+
+        raw = openai.AsyncOpenAI(api_key="capture", base_url=self.settings.base_url or "https://api.openai.com/v1",
+                                 max_retries=0, http_client=http.AsyncClient(transport=http.MockTransport(transport)))
+        try:
+            await self._create(instructor.from_openai(raw, mode=_MODES[self.settings.mode]), chunk)
+        finally:
+            await raw.close()
+        return captured
+
     async def aclose(self) -> None:
         await self.raw.close()
         if self.cache is not None:
             self.cache.close()
-
-
-def open_cache(directory: Path) -> diskcache.Cache:
-    """The answer cache; an unusable directory or a corrupt database is one ConfigError line."""
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"{directory}: the cache directory is a file")
-    try:
-        return diskcache.Cache(str(directory))
-    except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"{directory}: the cache is corrupt ({exc}); remove the directory or choose another "
-                          "--cache-dir") from None
-    except OSError as exc:
-        raise ConfigError(f"{directory}: cannot use the cache directory ({exc.strerror or exc})") from None
 
 
 def _bug_in(exc: BaseException) -> BaseException | None:
@@ -342,11 +352,11 @@ def _salvage(exc: BaseException) -> tuple[ChunkRecords, list[str]] | None:
             try:
                 getattr(records, kind).append(model.model_validate(item))
             except ValidationError as err:
-                dropped.append(f"{kind}[{i}]: {_validation_line(err)}")
+                dropped.append(f"{kind}[{i}]: {validation_line(err)}")
     return records, dropped
 
 
-def _validation_line(err: ValidationError) -> str:
+def validation_line(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "record"
     value = first.get("input")
@@ -368,7 +378,7 @@ def _describe(exc: BaseException) -> str:
         return "connection dropped by the server after retries"
     invalid = next((e for e in _chain(exc) if isinstance(e, ValidationError)), None)
     if invalid is not None:
-        return f"answer failed schema validation after re-asks: {_validation_line(invalid)}"
+        return f"answer failed schema validation after re-asks: {validation_line(invalid)}"
     name = type(exc).__name__
     if "Retry" in name or "Validation" in name:
         return f"answer failed schema validation after re-asks ({str(exc).splitlines()[0][:150] if str(exc) else name})"

@@ -31,18 +31,12 @@ from typing import Callable
 
 from ..backends.rules import extract_chunk
 from ..chunk import Chunk
+from ..cost import count_tokens as _count
 from ..prompting import parse_user_message
-
-@lru_cache(maxsize=1)
-def _encoding():
-    import bpe_openai
-
-    return bpe_openai.get_encoding("o200k_base")
-
 
 @lru_cache(maxsize=64)
 def count_tokens(text: str) -> int:
-    return len(_encoding().encode(text))
+    return _count(text)
 
 
 @dataclass(frozen=True)
@@ -60,8 +54,7 @@ def _answer(user: str) -> _Answer:
     context, text = parse_user_message(user)
     chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
     arguments = json.dumps(extract_chunk(chunk).model_dump(mode="json") if text else {}, ensure_ascii=False)
-    encode = _encoding().encode
-    return _Answer(arguments, len(encode(user)), len(encode(text)), len(encode(arguments)))
+    return _Answer(arguments, _count(user), _count(text), _count(arguments))
 
 
 def one_of_each(request_number: int) -> str | None:
@@ -85,6 +78,7 @@ class FakeStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     report_text_tokens: int = 0  # the chunk's own text; the rest of a prompt is overhead
+    cached_tokens: int = 0  # prompt tokens a provider's prefix cache would have served
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def as_dict(self) -> dict:
@@ -102,6 +96,7 @@ class FakeOpenAIServer:
         self.retry_after, self.hang_seconds = retry_after, hang_seconds
         self.max_chunk_chars, self.oversize = max_chunk_chars, oversize
         self.chunk_sizes: list[int] = []  # report-text length of every request, in arrival order
+        self._prefixes: set[str] = set()  # the fixed part (schema, system prompt) of requests seen
         self.stats = FakeStats()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -230,8 +225,14 @@ class FakeOpenAIServer:
         # response-format schema, counted as sent on the wire (compact JSON).
         others = [m for m in messages if m.get("role") != "user"]
         schema = body.get("tools") or body.get("response_format") or ""
-        fixed_tokens = count_tokens(json.dumps([others, schema], ensure_ascii=False, separators=(",", ":")))
-        usage = {"prompt_tokens": fixed_tokens + answer.user_tokens, "completion_tokens": completion_tokens}
+        prefix = json.dumps([schema, others], ensure_ascii=False, separators=(",", ":"))
+        fixed_tokens = count_tokens(prefix)
+        with self.stats.lock:  # providers cache a prompt's repeated prefix in blocks of 128 tokens from 1,024
+            cached = fixed_tokens // 128 * 128 if prefix in self._prefixes and fixed_tokens >= 1024 else 0
+            self._prefixes.add(prefix)
+            self.stats.cached_tokens += cached
+        usage = {"prompt_tokens": fixed_tokens + answer.user_tokens, "completion_tokens": completion_tokens,
+                 "prompt_tokens_details": {"cached_tokens": cached}}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         with self.stats.lock:
             self.stats.report_text_tokens += answer.text_tokens
