@@ -98,7 +98,8 @@ def run(
         typer.echo("no LLM configured (set --model and --base-url or OPENAI_API_KEY): using the offline rules backend",
                    err=True)
     try:
-        result = run_pipeline(files, settings, out, argv=sys.argv[1:], pattern=pattern, prices=prices)
+        result = run_pipeline(files, settings, out, argv=sys.argv[1:], pattern=pattern, prices=prices,
+                              keep_outputs=False)
     except KeyboardInterrupt:  # typer would exit 130 without a word
         typer.echo(INTERRUPTED, err=True)
         raise typer.Exit(130)
@@ -116,17 +117,17 @@ def run(
     for item in result.invalid_records:
         typer.echo(f"warning: {item['report_id']} chunk {item['chunk']}: dropped invalid record {item['record']}",
                    err=True)
-    for o in result.outputs:
-        typer.echo(f"{o.report_id}\t{o.region}\t{len(o.targets)} targets\t{len(o.projects)} projects\t"
-                   f"{len(o.commitments)} commitments" + ("" if o.complete else f"\tINCOMPLETE ({len(o.failed_chunks)} "
-                                                                              "chunks failed)"))
+    for o in result.summaries:
+        typer.echo(f"{o.report_id}\t{o.region}\t{o.counts['targets']} targets\t{o.counts['projects']} projects\t"
+                   f"{o.counts['commitments']} commitments" + ("" if o.complete else f"\tINCOMPLETE ({o.failed_chunks} "
+                                                                                      "chunks failed)"))
     u = result.usage
     read = ", ".join(f"{n} {kind}" for kind, n in sorted(result.kinds.items())) or "none"
     skipped = sum(result.skipped.values())
     typer.echo(f"files: {read} read; {skipped} skipped" + (f" ({', '.join(f'{n} {k}' for k, n in sorted(result.skipped.items()))})"
                                                           if skipped else "") + f"; {len(result.file_errors)} failed",
                err=True)
-    typer.echo(f"{len(result.outputs)} reports -> {out}/ ({result.backend} backend, "
+    typer.echo(f"{len(result.summaries)} reports -> {out}/ ({result.backend} backend, "
                f"{result.timings['total_s']:.2f} s, {u.requests} requests, {u.cache_hits} cache hits, "
                f"{u.prompt_tokens}+{u.completion_tokens} tokens, {result.incomplete} incomplete reports, "
                f"{result.ungrounded} ungrounded and {result.unsupported} unsupported records dropped, "

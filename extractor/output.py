@@ -138,32 +138,43 @@ class RunWriter:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.staging = prepare_out_dir(out_dir)
-        self._jsonl: dict[str, str] = {}
-        self._csv: dict[str, dict[str, str]] = {}
+        self._parts = self.staging / "parts"  # each report's lines of the run-wide files, on disk: memory
+        self._parts.mkdir()  # stays flat however many reports a run has
 
     def add(self, output: ReportOutput) -> None:
         write_atomic(self.staging / REPORTS_DIR / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
         rows = flat_rows(output)
-        self._jsonl[output.report_id] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        self._csv[output.report_id] = {}
+        write_atomic(self._parts / f"{output.report_id}.jsonl",
+                     "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         for kind in KINDS:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=_csv_fields(kind), extrasaction="ignore")
             writer.writerows(_csv_row(row) for row in rows if row["type"] == kind)
-            self._csv[output.report_id][kind] = buffer.getvalue()
+            write_atomic(self._parts / f"{output.report_id}.{kind}.csv", buffer.getvalue())
 
-    def finish(self, outputs: list[ReportOutput], run_info: dict) -> None:
-        """records.jsonl, one CSV per record type (in input order) and run.json; then the run
-        replaces the previous one in OUT."""
-        ids = [output.report_id for output in outputs]
-        write_atomic(self.staging / "records.jsonl", "".join(self._jsonl[i] for i in ids))
+    def finish(self, report_ids: list[str], run_info: dict) -> None:
+        """records.jsonl, one CSV per record type (in input order) and run.json, joined from the
+        reports' parts; then the run replaces the previous one in OUT."""
+        self._join(self.staging / "records.jsonl", "", [self._parts / f"{i}.jsonl" for i in report_ids])
         for kind in KINDS:
             header = io.StringIO()
             csv.DictWriter(header, fieldnames=_csv_fields(kind)).writeheader()
-            body = "".join(self._csv[i][kind] for i in ids)
-            write_atomic(self.staging / f"{kind}.csv", "\ufeff" + header.getvalue() + body)  # BOM: Excel reads UTF-8
+            self._join(self.staging / f"{kind}.csv", "\ufeff" + header.getvalue(),  # BOM: Excel reads UTF-8
+                       [self._parts / f"{i}.{kind}.csv" for i in report_ids])
         write_atomic(self.staging / "run.json", json.dumps(run_info, ensure_ascii=False, indent=1) + "\n")
-        self._commit(ids)
+        shutil.rmtree(self._parts)
+        self._commit(report_ids)
+
+    @staticmethod
+    def _join(path: Path, head: str, parts: list[Path]) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            out.write(head)
+            for part in parts:
+                with open(part, encoding="utf-8", newline="") as handle:
+                    shutil.copyfileobj(handle, out)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
 
     def _commit(self, ids: list[str]) -> None:
         """Replace the previous run by this one: run-wide files one by one (each atomically),

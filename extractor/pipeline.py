@@ -127,9 +127,28 @@ class Prepared:
     chunks: list[Chunk]
 
 
+@dataclass(frozen=True)
+class ReportSummary:
+    """What a run says of a report once it is written (the report itself need not stay in memory)."""
+
+    report_id: str
+    source: str
+    region: str | None
+    lines: tuple[int, int]
+    complete: bool
+    failed_chunks: int
+    counts: dict[str, int]
+
+    @classmethod
+    def of(cls, output: ReportOutput) -> ReportSummary:
+        return cls(output.report_id, output.source, output.region, output.lines, output.complete,
+                   len(output.failed_chunks), {k: len(getattr(output, k)) for k in ("targets", "projects", "commitments")})
+
+
 @dataclass
 class RunResult:
-    outputs: list[ReportOutput] = field(default_factory=list)
+    outputs: list[ReportOutput] = field(default_factory=list)  # when the run keeps them (the API, tests)
+    summaries: list[ReportSummary] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     chunk_errors: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -151,13 +170,13 @@ class RunResult:
 
     @property
     def incomplete(self) -> int:
-        return sum(not o.complete for o in self.outputs)
+        return sum(not s.complete for s in self.summaries)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run (Python 3.11) formats the main task's result into an
         # error message it discards when it restores the SIGINT handler; a full repr of every
         # record cost ~0.3 s per run.
-        return (f"RunResult(reports={len(self.outputs)}, file_errors={len(self.file_errors)}, "
+        return (f"RunResult(reports={len(self.summaries)}, file_errors={len(self.file_errors)}, "
                 f"chunk_errors={len(self.chunk_errors)})")
 
 
@@ -233,19 +252,20 @@ class _Progress:
 
 async def run_async(paths: list[Path], settings: Settings, backend: Backend | None = None,
                     show_progress: bool | None = None,
-                    on_report: Callable[[ReportOutput], None] | None = None, pattern: str = "*") -> RunResult:
+                    on_report: Callable[[ReportOutput], None] | None = None, pattern: str = "*",
+                    keep_outputs: bool = True) -> RunResult:
     """Stream the run: a file's chunks are sent as soon as it is read, and a report is grounded,
     merged (and handed to `on_report`) as soon as its chunks are back, so local work overlaps
     the endpoint's latency. Outputs keep the order of the inputs."""
     with _fewer_gc_pauses():
         expanded = expand_inputs(paths, pattern)
-        result = await _run(expanded.files, settings, backend, show_progress, on_report)
+        result = await _run(expanded.files, settings, backend, show_progress, on_report, keep_outputs)
         result.skipped = expanded.skipped
         return result
 
 
 async def _run(paths: list[Path], settings: Settings, backend: Backend | None, show_progress: bool | None,
-               on_report: Callable[[ReportOutput], None] | None) -> RunResult:
+               on_report: Callable[[ReportOutput], None] | None, keep_outputs: bool = True) -> RunResult:
     result = RunResult()
     started = time.perf_counter()
     backend = backend or make_backend(settings)
@@ -257,7 +277,9 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
     extractor = ChunkExtractor(backend, settings, progress.advance)
     timings = {"ingest_chunk_s": 0.0, "ground_merge_s": 0.0}
 
-    async def finish(item: Prepared) -> ReportOutput:
+    async def finish(item: Prepared) -> tuple[ReportSummary, ReportOutput | None]:
+        """A report's summary (and the report itself when the run keeps them: a corpus-sized run
+        holds only summaries, the reports go to `on_report` and out of memory)."""
         outcomes = await extractor.extract_many(item.chunks)
         for outcome in outcomes:
             result.usage.add(outcome.usage)
@@ -272,9 +294,9 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
         timings["ground_merge_s"] += seconds
         result.ungrounded += lost.ungrounded
         result.unsupported += lost.unsupported
-        return output
+        return ReportSummary.of(output), (output if keep_outputs else None)
 
-    tasks: dict[int, list[asyncio.Task[ReportOutput]]] = {}
+    tasks: dict[int, list[asyncio.Task[tuple[ReportSummary, ReportOutput | None]]]] = {}
     errors: dict[int, str] = {}
     warnings: dict[int, list[str]] = {}
     inputs, duplicates = name_inputs(paths)
@@ -297,8 +319,10 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
                 progress.add(sum(len(item.chunks) for item in prepared))
                 tasks[index] = [asyncio.create_task(finish(item)) for item in prepared]
                 await asyncio.sleep(0)  # let the new chunks' requests go out before reading on
-            result.outputs = list(await asyncio.gather(*(t for i in sorted(tasks) for t in tasks[i])))
-            order = {output.report_id: n for n, output in enumerate(result.outputs)}
+            done = await asyncio.gather(*(t for i in sorted(tasks) for t in tasks[i]))
+            result.summaries = [summary for summary, _ in done]
+            result.outputs = [output for _, output in done if output is not None]
+            order = {s.report_id: n for n, s in enumerate(result.summaries)}
             result.chunk_errors.sort(key=lambda e: (order[e["report_id"]], e["chunk"]))
             result.file_errors = [errors[i] for i in sorted(errors)]
             result.warnings = duplicates + [w for i in sorted(warnings) for w in warnings[i]]
@@ -345,7 +369,7 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
              started_at: str = "", prices: Path | None = None) -> dict:
     """The run.json record: what ran, on which inputs, with which settings, and what it cost.
     No secrets."""
-    counts = {k: sum(len(getattr(o, k)) for o in result.outputs) for k in ("targets", "projects", "commitments")}
+    counts = {k: sum(s.counts[k] for s in result.summaries) for k in ("targets", "projects", "commitments")}
     return {
         "extractor_version": __version__, "python": platform.python_version(),
         "command": [display_path(arg) for arg in argv or []], "started_at": started_at,
@@ -356,10 +380,8 @@ def run_info(result: RunResult, settings: Settings, argv: list[str] | None = Non
         "inputs": [{"path": display_path(os.path.abspath(i.path)), "source": i.source,
                     "sha256": file_sha256(i.path) if i.path.is_file() else None}
                    for i in result.inputs],
-        "reports": [{"report_id": o.report_id, "source": o.source, "region": o.region, "lines": list(o.lines),
-                     "complete": o.complete,
-                     **{k: len(getattr(o, k)) for k in ("targets", "projects", "commitments")}}
-                    for o in result.outputs],
+        "reports": [{"report_id": s.report_id, "source": s.source, "region": s.region, "lines": list(s.lines),
+                     "complete": s.complete, **s.counts} for s in result.summaries],
         "counts": counts, "incomplete_reports": result.incomplete,
         "ungrounded_dropped": result.ungrounded, "unsupported_dropped": result.unsupported,
         "files_read": dict(result.kinds), "files_skipped": dict(result.skipped),
@@ -388,7 +410,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend | None = None,
         show_progress: bool | None = None, argv: list[str] | None = None, pattern: str = "*",
-        prices: Path | None = None) -> RunResult:
+        prices: Path | None = None, keep_outputs: bool = True) -> RunResult:
     """Run and write: each report file as soon as it is done, the run-wide files at the end,
     and then the run replaces the previous one in out_dir. Raises OutputError before any work
     when out_dir cannot take a run; a run that stops early (RunAborted, Ctrl-C) leaves
@@ -401,8 +423,9 @@ def run(paths: list[Path], settings: Settings, out_dir: Path, backend: Backend |
         run_sync(backend.aclose())
         raise
     try:
-        result = run_sync(run_async(paths, settings, backend, show_progress, on_report=writer.add, pattern=pattern))
-        writer.finish(result.outputs, run_info(result, settings, argv, started_at, prices))
+        result = run_sync(run_async(paths, settings, backend, show_progress, on_report=writer.add, pattern=pattern,
+                                    keep_outputs=keep_outputs))
+        writer.finish([s.report_id for s in result.summaries], run_info(result, settings, argv, started_at, prices))
     except BaseException:
         writer.abort()
         raise

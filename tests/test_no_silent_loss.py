@@ -112,14 +112,14 @@ def test_disk_full_is_one_line_and_keeps_the_previous_run(tmp_path, monkeypatch)
 
     assert CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(tmp_path / "out")]).exit_code == 0
     before = (tmp_path / "out" / "records.jsonl").read_text(encoding="utf-8")
-    real = output.write_atomic
+    real = output.RunWriter._join
 
-    def full(path, text):
+    def full(path, head, parts):
         if path.name == "records.jsonl":
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, text)
+        return real(path, head, parts)
 
-    monkeypatch.setattr(output, "write_atomic", full)
+    monkeypatch.setattr(output.RunWriter, "_join", staticmethod(full))
     result = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pydantic import ValidationError
 
@@ -43,13 +44,18 @@ def sector_of(name: str) -> str:
     return "other"
 
 
+@lru_cache(maxsize=8)
+def _verb_pattern(verbs: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation of the stage verbs, longest first: a search finds the earliest verb, and
+    the longest of those that start there."""
+    ordered = sorted({verb for verb, _ in verbs}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered))), dict(reversed(verbs))
+
+
 def _verb_in(clause: str, verbs: tuple[tuple[str, str], ...]) -> tuple[int, str, str] | None:
-    best = None
-    for verb, status in verbs:
-        k = clause.find(verb)
-        if k >= 0 and (best is None or k < best[0] or (k == best[0] and len(verb) > len(best[1]))):
-            best = (k, verb, status)
-    return best
+    pattern, status = _verb_pattern(verbs)
+    m = pattern.search(clause)
+    return (m.start(), m.group(), status[m.group()]) if m else None
 
 
 def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Project]:

@@ -148,6 +148,8 @@ def is_target_summary(text: str, start: int, end: int) -> bool:
     """A plan paragraph that states values for many coded indicators is the main-targets passage
     even without an opener (综合考虑…, 今年全市…)."""
     first = text[start:end].split("。")[0]
+    if first.count("%") < SUMMARY_CODES - 1:  # cheap: a summary states several rates
+        return False
     codes = {code_of(d.indicator)[0] for d in parse_goals(first, 0, len(first))}
     return len(codes - {"other"}) >= SUMMARY_CODES
 
