@@ -61,3 +61,16 @@ def test_rules_meet_the_dev_gold_bars(tmp_path, shared, shared_reports):
     assert rows["targets"]["f1"] >= 0.60
     assert rows["projects"]["f1"] >= 0.40
     assert rows["commitments"]["f1"] >= 0.40
+
+
+def test_version_and_settings_file_keys_as_flags_are_written(tmp_path):
+    from extractor import __version__
+
+    assert extractor("--version", cwd=tmp_path).stdout.strip() == f"extractor {__version__}"
+    (tmp_path / "settings.toml").write_text('chunk-chars = 900\nbase-url = "http://127.0.0.1:9/v1"\n'
+                                            'backend = "rules"\n', encoding="utf-8")
+    done = extractor("run", str(SAMPLE), "--out", "out", "--config", "settings.toml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    settings = json.loads((tmp_path / "out" / "run.json").read_text())["settings"]
+    assert settings["chunk_chars"] == 900 and settings["base_url"] == "http://127.0.0.1:9/v1"
+    assert "(default: 8)" in extractor("run", "--help", cwd=tmp_path).stdout

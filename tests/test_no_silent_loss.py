@@ -388,3 +388,23 @@ def test_a_file_in_a_folder_without_search_permission_is_one_line(tmp_path, monk
     monkeypatch.setattr(os, "stat", no_search)
     with pytest.raises(IngestError, match=r"locked/r\.txt: Permission denied$"):
         load_document(path)
+
+
+def test_a_programming_error_in_the_call_path_stops_the_run_at_once(tmp_path):
+    """A bug (here a TypeError, like a library's changed signature) is not a chunk's failure."""
+    from extractor.backends.base import RunAborted
+
+    class Broken:
+        name = "broken"
+        calls = 0
+
+        async def extract(self, chunk):
+            Broken.calls += 1
+            raise TypeError("wait_exponential_jitter.__init__() got an unexpected keyword argument 'multiplier'")
+
+        async def aclose(self):
+            return None
+
+    with pytest.raises(RunAborted, match=r"internal error in the broken backend \(TypeError: .*multiplier.*this is a bug"):
+        run([SAMPLE], load_settings(concurrency=1), tmp_path / "out", backend=Broken())
+    assert Broken.calls == 1 and not (tmp_path / "out" / "run.json").exists()
