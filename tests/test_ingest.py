@@ -193,20 +193,24 @@ def test_files_that_are_not_regular_text_files_get_one_line(tmp_path):
         load_document(big, max_bytes=1024)
 
 
-def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("denied", ["open", "stat"])  # a file without read permission; a folder without search
+def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch, denied):
     import builtins
+    import os
 
-    path = tmp_path / "locked.txt"
+    path = tmp_path / "locked" / "r.txt"  # root reads everything: the permission error is simulated
+    path.parent.mkdir()
     path.write_text(REPORT, encoding="utf-8")
-    real_open = builtins.open
+    owner, name = (builtins, "open") if denied == "open" else (os, "stat")
+    real = getattr(owner, name)
 
-    def deny(file, *args, **kwargs):
-        if str(file) == str(path):
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
+    def deny(target, *args, **kwargs):
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real(target, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", deny)
-    assert _error(path).endswith("locked.txt: Permission denied")
+    monkeypatch.setattr(owner, name, deny)
+    assert _error(path).endswith("locked/r.txt: Permission denied")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])

@@ -374,22 +374,6 @@ def test_timeout_and_max_tokens_are_flags(tmp_path):
     assert (settings["timeout"], settings["max_tokens"]) == (7.0, 4096)
 
 
-def test_a_file_in_a_folder_without_search_permission_is_one_line(tmp_path, monkeypatch):
-    from extractor.ingest import IngestError, load_document
-
-    path = tmp_path / "locked" / "r.txt"
-    real_stat = os.stat
-
-    def no_search(target, *args, **kwargs):
-        if str(target) == str(path):
-            raise PermissionError(13, "Permission denied", str(target))
-        return real_stat(target, *args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", no_search)
-    with pytest.raises(IngestError, match=r"locked/r\.txt: Permission denied$"):
-        load_document(path)
-
-
 def test_a_programming_error_in_the_call_path_stops_the_run_at_once(tmp_path):
     """A bug (here a TypeError, like a library's changed signature) is not a chunk's failure."""
     from extractor.backends.base import RunAborted
