@@ -182,7 +182,7 @@ def bench(files: list[Path], latency: float, concurrencies: list[int], out: Path
         f"{pdf_s:.2f} s (target < 2 s)", "",
         "## Memory", "", f"- peak RSS of the benchmark process: {peak_mb:.0f} MB (target < 500 MB)", "",
         "## A corpus of 1,000 reports", "",
-        "`python -m benchmarks.scale` (figures of its last run, pasted here by hand):", "", SCALE_FIGURES, "",
+        "From `benchmarks/SCALE.md`, written by the last run of `python -m benchmarks.scale`:", "", SCALE_FIGURES, "",
     ])
     if out:
         out.write_text(text, encoding="utf-8")
