@@ -274,7 +274,20 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
     result.lexicon_hash = getattr(backend, "lexicon_hash", "")
     show = sys.stderr.isatty() if show_progress is None else show_progress
     progress = _Progress(show and backend.name != "rules")
-    extractor = ChunkExtractor(backend, settings, progress.advance)
+    # Backpressure: files are read while requests are in flight, but only so far ahead that the
+    # chunks waiting for a request slot stay a few times the concurrency; reading a whole corpus
+    # ahead would hold all of it in memory.
+    waiting = {"chunks": 0}
+    room = asyncio.Condition()
+    ahead = max(READ_AHEAD_MIN, READ_AHEAD * settings.concurrency)
+
+    def chunk_done(outcome: ChunkOutcome) -> None:
+        progress.advance(outcome)
+        waiting["chunks"] -= 1
+        if waiting["chunks"] < ahead:
+            asyncio.get_running_loop().create_task(_notify(room))
+
+    extractor = ChunkExtractor(backend, settings, chunk_done)
     timings = {"ingest_chunk_s": 0.0, "ground_merge_s": 0.0}
 
     async def finish(item: Prepared) -> tuple[ReportSummary, ReportOutput | None]:
@@ -317,8 +330,11 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
                     timings["ingest_chunk_s"] += time.perf_counter() - t0
                 result.kinds[prepared[0].report.file_kind if prepared else "?"] += 1
                 progress.add(sum(len(item.chunks) for item in prepared))
+                waiting["chunks"] += sum(len(item.chunks) for item in prepared)
                 tasks[index] = [asyncio.create_task(finish(item)) for item in prepared]
                 await asyncio.sleep(0)  # let the new chunks' requests go out before reading on
+                async with room:
+                    await room.wait_for(lambda: waiting["chunks"] < ahead)
             done = await asyncio.gather(*(t for i in sorted(tasks) for t in tasks[i]))
             result.summaries = [summary for summary, _ in done]
             result.outputs = [output for _, output in done if output is not None]
@@ -332,6 +348,15 @@ async def _run(paths: list[Path], settings: Settings, backend: Backend | None, s
         await backend.aclose()
     result.timings = {**timings, "total_s": time.perf_counter() - started}
     return result
+
+
+READ_AHEAD = 2  # chunks read ahead of the requests, per request slot ...
+READ_AHEAD_MIN = 64  # ... and at least this many
+
+
+async def _notify(room: asyncio.Condition) -> None:
+    async with room:
+        room.notify_all()
 
 
 def _size(path: Path) -> int:
