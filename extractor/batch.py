@@ -14,7 +14,6 @@ online run as if it had asked. `estimate` prices a run before it is made (`run -
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,25 +119,10 @@ class Collected:
     retry: list[tuple[str, str]] = field(default_factory=list)  # (custom_id, reason)
 
 
-def answer_text(body: dict) -> str | None:
-    """The JSON text of a chat completion body in any mode: tool-call arguments, or content (in
-    a Markdown code fence or not)."""
-    try:
-        message = body["choices"][0]["message"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    calls = message.get("tool_calls") or []
-    text = calls[0]["function"]["arguments"] if calls else message.get("content")
-    if not isinstance(text, str):
-        return None
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
-    return fenced.group(1) if fenced else text
-
-
 def collect_batch(results: Path, requests: Path, settings: Settings, retry_out: Path) -> Collected:
     """Store the valid answers of a batch in the cache under their keys; write the requests of
     failed or invalid answers to retry_out, and their reasons beside it (retry_out.reasons.jsonl)."""
-    from .backends.openai import LLMChunkRecords, validation_line
+    from .backends.openai import LLMChunkRecords, answer_text, validation_line
 
     if not settings.use_cache:
         raise ValueError("collecting a batch needs the cache (do not give --no-cache)")

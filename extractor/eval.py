@@ -33,12 +33,10 @@ from scipy.optimize import linear_sum_assignment
 
 from .ingest import IngestError, file_sha256, normalize_lines, read_lines, to_simplified_text
 from .output import report_files
-from .models import RECORD_MODELS
+from .models import KEY_FIELD, KINDS, RECORD_MODELS
 
 MATCH_THRESHOLD = 0.5
 NO_EVIDENCE = "WITHOUT EVIDENCE: records aligned on key fields alone (--no-evidence); scores are not comparable"
-KINDS = ("targets", "projects", "commitments")
-KEY_TEXT = {"targets": "indicator", "projects": "name", "commitments": "description"}
 STRICT_FIELDS = {
     "targets": ("value", "value_max", "unit", "comparator", "status", "year", "measure", "indicator_code"),
     "projects": ("status", "year"),
@@ -219,7 +217,7 @@ def pair_score(kind: str, gold: dict, pred: dict, gspan, pspan) -> float:
         return 0.0
     if kind == "commitments" and not _same_number(gold.get("quantity"), pred.get("quantity")):
         return 0.0
-    key = KEY_TEXT[kind]
+    key = KEY_FIELD[kind]
     similarity = fuzz.ratio(norm_text(gold[key]), norm_text(pred[key])) / 100
     if kind == "targets" and gold["indicator_code"] != "other" and gold["indicator_code"] == pred["indicator_code"]:
         similarity = max(similarity, 0.9)

@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 
 from .chunk import Chunk, Section, section_at
 from .ingest import Report
-from .models import ChunkRecords, Provenance, chinese_numeral
+from .models import KEY_FIELD, ChunkRecords, Provenance, chinese_numeral
 
 _FOLD = str.maketrans("，。；：！？（）【】“”‘’、　", ",.;:!?()[]\"\"''、 ")
 _SKIP = re.compile(r"\s")
@@ -101,12 +101,11 @@ class EvidenceLocator:
         return Provenance(span=span, lines=report.lines_of_span(*span),
                           section=section.path_text if section else "", match=match, chunk=chunk.index,
                           source_span=source_span,
-                          source_position=report.source_position(source_span[0]) if source_span else None,
+                          source_position=report.source_position(span[0]) if source_span else None,
                           source_text=report.original[source_span[0]:source_span[1]] if source_span else None,
                           page=report.pages.place(source_span[0]) if report.pages and source_span else None)
 
 
-KEY_FIELD = {"targets": "indicator", "projects": "name", "commitments": "description"}
 NUMBER_FIELDS = {"targets": ("value", "value_max"), "projects": ("investment",),
                  "commitments": ("quantity", "quantity_max")}
 # A key name is recognizably in its evidence when this share of its characters occurs there, or

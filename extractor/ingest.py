@@ -89,10 +89,11 @@ class Report:
         characters there (pinyin glosses and traditional characters included)."""
         return self.offset_of[start], self.offset_of[max(start, end - 1)] + 1
 
-    def source_position(self, offset: int) -> tuple[int, int]:
-        """1-based line and column of an offset of the file as read."""
-        line_start = self.original.rfind("\n", 0, offset) + 1
-        return self.original.count("\n", 0, offset) + 1, offset - line_start + 1
+    def source_position(self, start: int) -> tuple[int, int]:
+        """1-based line and column, in the file as read, of text[start]: the line from the line
+        map, the column from the line's start (no count of line breaks per record)."""
+        offset = self.offset_of[start]
+        return self.line_of[start], offset - (self.original.rfind("\n", 0, offset) + 1) + 1
 
 
 # ---------------------------------------------------------------- reading

@@ -196,6 +196,9 @@ class ChunkRecords(BaseModel):
 RECORD_MODELS: dict[str, type[_Record]] = {
     "targets": Target, "projects": Project, "commitments": Commitment,
 }
+KINDS = tuple(RECORD_MODELS)
+# The field that names what a record is about: what the eval aligns on and the checks look for.
+KEY_FIELD = {"targets": "indicator", "projects": "name", "commitments": "description"}
 
 
 Firmness = Literal["binding", "strive", "indicative", "plain"]

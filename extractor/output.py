@@ -22,9 +22,8 @@ from pathlib import Path
 
 from .ground import GroundedRecord
 from .ingest import Report
-from .models import RECORD_MODELS, Derived, FailedChunk, ReportOutput
+from .models import KINDS, RECORD_MODELS, Derived, FailedChunk, ReportOutput
 
-KINDS = ("targets", "projects", "commitments")
 REPORTS_DIR = "reports"
 RUN_FILES = ("records.jsonl", *(f"{kind}.csv" for kind in KINDS), "run.json")
 STAGING = ".partial"

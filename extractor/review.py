@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import get_args
 
 from .chunk import build_sections
-from .eval import KINDS, SourceIndex, load_dir, pair_reports, run_inputs, score_report
+from .eval import SourceIndex, load_dir, pair_reports, run_inputs, score_report
 from .ground import EvidenceLocator
 from .ingest import IngestError, Report, load_document, split_reports
-from .models import RECORD_MODELS
+from .models import KEY_FIELD, KINDS, RECORD_MODELS
 from .output import is_run_dir, write_atomic
 
-KEY_FIELD = {"targets": "indicator", "projects": "name", "commitments": "description"}
 REVIEW_DIR = "review"  # the pages of a run with several reports; OUT/review.html is their index
 REPORT_FIELDS = ("source", "title", "lines", "region", "report_type", "review_period", "plan_year")
 

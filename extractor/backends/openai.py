@@ -319,15 +319,15 @@ def _too_large(exc: BaseException) -> str | None:
     return None
 
 
-def _answer_text(completion: Any) -> str | None:
-    """The JSON text of a chat completion in any of the modes: tool-call arguments, or content
-    (possibly in a Markdown code fence)."""
+def answer_text(body: dict) -> str | None:
+    """The JSON text of a chat completion body in any mode: tool-call arguments, or content (in
+    a Markdown code fence or not)."""
     try:
-        message = completion.choices[0].message
-    except (AttributeError, IndexError, TypeError):
+        message = body["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError):
         return None
-    calls = getattr(message, "tool_calls", None) or []
-    text = calls[0].function.arguments if calls else getattr(message, "content", None)
+    calls = message.get("tool_calls") or []
+    text = calls[0]["function"]["arguments"] if calls else message.get("content")
     if not isinstance(text, str):
         return None
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
@@ -338,7 +338,8 @@ def _salvage(exc: BaseException) -> tuple[ChunkRecords, list[str]] | None:
     """When re-asks are exhausted: the records of the last answer that validate, and one line
     for each that does not (field, problem, value). None when the answer is not a JSON object."""
     completion = next((e.last_completion for e in _chain(exc) if getattr(e, "last_completion", None)), None)
-    text = _answer_text(completion) if completion is not None else None
+    dump = getattr(completion, "model_dump", None)
+    text = answer_text(dump()) if dump is not None else None
     try:
         data = json.loads(text) if text else None
     except ValueError:
