@@ -73,3 +73,39 @@ def test_counts_of_names_just_listed_and_of_policy_articles_are_not_targets():
                                                ("外贸进出口总额突破1.2万亿元。", 1.2, "万亿元")])
 def test_units_of_grain_and_large_money(text, value, unit):
     assert any(t[2] == value and t[3] == unit for t in targets(text))
+
+
+def records(text: str, part: str = "plan"):
+    return extract_chunk(Chunk("r", 0, 0, len(text), text, "", part, CONTEXT))
+
+
+def commitments(text: str):
+    return [(c.description, c.quantity, c.unit, c.category) for c in records(text).commitments]
+
+
+def test_counts_scaled_by_wan_are_values():
+    assert commitments("新增幼儿园学位1.2万个,新开工公共租赁住房0.8万套。") == [
+        ("新增幼儿园学位", 1.2, "万个", "education"), ("新开工公共租赁住房", 0.8, "万套", "housing")]
+
+
+def test_a_count_between_a_verb_and_its_object_describes_the_object():
+    assert commitments("完成12座乡镇污水处理站提标改造,新建4所公办幼儿园。") == [
+        ("乡镇污水处理站提标改造", 12, "座", "utilities"), ("新建公办幼儿园", 4, "所", "education")]
+    assert commitments("抓好2024年31个老旧小区改造。") == [("老旧小区改造", 31, "个", "housing")]
+
+
+@pytest.mark.parametrize("text, category", [
+    ("开展职业技能提升培训3000人次。", "employment"),
+    ("新建镇村公厕25座。", "utilities"),
+    ("城乡最低生活保障标准提高到每月720元。", "social_security"),
+    ("开工改造12个老旧小区项目。", "housing"),
+    ("生活垃圾转运站新改建8座。", "utilities"),
+])
+def test_livelihood_pledges_outside_a_list_are_commitments(text, category):
+    assert [c[3] for c in commitments(text)] == [category]
+    assert records(text).targets == []
+
+
+@pytest.mark.parametrize("text", ["新增规上工业企业40家。", "城市生活垃圾分类覆盖率达到95%。", "新建5G基站600个。"])
+def test_sectoral_goals_stay_targets(text):
+    assert commitments(text) == [] and len(records(text).targets) == 1

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from ...chunk import Chunk
 from ...models import Commitment, Target
 from .lexicon import lexicon
-from .targets import parse_goals
-from .values import ENUM_ITEM, clean_indicator, code_of, find_values, is_verb, segments
+from .targets import COUNT_UNITS, parse_goals
+from .values import ENUM_ITEM, clean_indicator, code_of, find_values, is_hedge, is_verb, segments
 
 
 _POLICY = re.compile(r"(政策|新政|条例|意见|措施|举措|规定|省政府|市政府|活力)$")  # 人才新政23条, 省政府17项
@@ -38,7 +38,7 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
         sentence = text[ss:se]
         if "总投资" in sentence and not re.search(r"完成|累计", sentence):
             continue
-        for draft in parse_goals(text, ss, se):
+        for draft in parse_goals(text, ss, se, counted_objects=True):
             v = draft.value
             tail = text[draft.ev_end: se]
             clause_tail = re.split(r"[，,；;]", tail, maxsplit=1)[0]
@@ -50,11 +50,13 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
             indicator = draft.indicator
             noun = re.match(r"^(?:以上|左右)?([^，,、；;。和及等\d（(]{2,18})", tail)
             verb_only = is_verb(indicator)
-            if v.unit in _COUNT_CLASSIFIERS | {"公里", "万公顷", "公顷", "万亩", "亩", "米"} and noun and (
+            base_unit = v.unit.lstrip("万亿")
+            if base_unit in COUNT_UNITS and noun and (
                     verb_only or indicator.endswith("等") or len(indicator) <= 1):
                 if "、" in raw_before and "等" not in raw_before:
                     continue  # a count of items just enumerated: they are projects
-                indicator = noun.group(1)
+                verb = clean_indicator(indicator) if verb_only and not is_hedge(indicator) else ""
+                indicator = verb + noun.group(1)  # 新建3个养老中心 -> 新建养老中心; 完成38座… -> the object alone
                 draft.ev_end += noun.end()
             elif verb_only and draft.subject_from_before:
                 indicator = indicator + draft.subject_from_before
@@ -66,7 +68,7 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
             evidence = text[draft.ev_start:draft.ev_end].strip(" ,，、")
             category = category_of(indicator) or (category_of(sentence) if listed else None)
             code, _ = code_of(indicator)
-            if not category and v.unit in _COUNT_CLASSIFIERS and ("、" in indicator or _POLICY.search(indicator)):
+            if not category and base_unit in _COUNT_CLASSIFIERS and ("、" in indicator or _POLICY.search(indicator)):
                 continue  # a count of the names just listed (they are projects), or of a policy's articles
             try:
                 if category and code in {"other", "urban_jobs"}:

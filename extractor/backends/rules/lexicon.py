@@ -39,11 +39,12 @@ class Lexicon:
 
     @cached_property
     def value_pattern(self) -> re.Pattern[str]:
-        """A number, an optional range or 多/余, and one of the lexicon's units."""
+        """A number, an optional range or 多/余, and one of the lexicon's units, which 万 or 亿
+        may scale (1.9万个, 1.3万套)."""
         units = "|".join(re.escape(u) for u in self.units)
         return re.compile(
             r"(?P<num>\d+(?:\.\d+)?)(?:\s*(?:%|)\s*(?P<sep>[-—–~～至到])\s*(?P<max>\d+(?:\.\d+)?))?"
-            rf"\s*(?P<more>多|余)?\s*(?P<unit>{units})")
+            rf"\s*(?P<more>多|余)?\s*(?P<unit>(?:万|亿)?(?:{units}))")
 
 
 DEFAULT_LEXICON = "data/lexicon.toml"

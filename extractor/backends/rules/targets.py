@@ -14,6 +14,10 @@ from .lexicon import lexicon
 from .values import Value, clauses, clean_indicator, code_of, find_values, is_verb, segments, status_of
 
 
+COUNT_UNITS = {"个", "家", "所", "座", "条", "套", "栋", "件", "场", "项", "宗", "处", "名", "户", "张", "辆", "台", "间",
+               "公里", "公顷", "亩", "米"}
+
+
 @dataclass
 class Draft:
     indicator: str
@@ -25,8 +29,13 @@ class Draft:
     subject_from_before: str = ""
 
 
-def parse_goals(text: str, start: int, end: int) -> list[Draft]:
-    """Indicator/value pairs of one sentence, handling 分别 lists and carried subjects."""
+_COUNTED_NOUN = re.compile(r"^(?:以上|左右)?[^，,、；;。和及等\d（(]{2}")
+
+
+def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) -> list[Draft]:
+    """Indicator/value pairs of one sentence, handling 分别 lists and carried subjects. With
+    counted_objects, a count after a bare verb (完成38座污水处理厂提标改造) is a draft whose
+    indicator is the verb, for the caller to complete with the object that follows."""
     drafts: list[Draft] = []
     subject, subject_start = "", start
     paired = ""  # the subject of the last 分别 clause: 分别达到X元、Y元,分别增长a%、b% pairs levels and growths
@@ -51,6 +60,12 @@ def parse_goals(text: str, start: int, end: int) -> list[Draft]:
                 ev_start = subject_start
             elif subject:
                 ev_start = subject_start
+            elif counted_objects and value.unit.lstrip("万亿") in COUNT_UNITS and _COUNTED_NOUN.match(clause[value.end:]):
+                raw = clause[prev:value.start].strip(" 、")
+                drafts.append(Draft(raw, value, cs + prev + clause[prev:value.start].find(raw[:1]) if raw else cs + value.start,
+                                    cs + value.end))
+                prev = value.end
+                continue
             else:
                 prev = value.end
                 continue

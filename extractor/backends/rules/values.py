@@ -118,7 +118,7 @@ def code_of(indicator: str) -> tuple[str, str | None]:
 
 
 _TRAILING = re.compile(r"(不低于|不超过|不少于|至|同比|比上年|较上年|年均|分别|累计|实现|完成|达到|达|为|保持|稳定在|控制在|提高到|提升到|提高至|提升至|均|在|再|继续|突破|超过|超|增长|增速|增幅|下降|降低|提高|提升|目标|约|总量|总额达|的|了)+$")
-LEADING = re.compile(r"^(其中|全年|年内|今年|全市|全区|全县|全省|我市|同时|并|和|及|以及|力争|确保|争取|努力|推动|实现|预计|预计全年|上半年|稳步|持续|进一步|同口径|同比|可比口径)+")
+LEADING = re.compile(r"^(\d{4}年(?!底|末)|其中|全年|年内|今年|全市|全区|全县|全省|我市|同时|并|和|及|以及|力争|确保|争取|努力|推动|实现|预计|预计全年|上半年|稳步|持续|进一步|同口径|同比|可比口径)+")
 
 
 def clean_indicator(text: str) -> str:
@@ -139,13 +139,23 @@ def status_of(chunk: Chunk, segment: str) -> tuple[str, int]:
 _VERBS = re.compile(r"^(?:新建|建成|建设|改造|新增|完成|实施|培育|引进|打造|创建|开工建设|开工|治理|整治|培训|认定|申报|"
                     r"推进|推动|提升|增加|发放|创成|加快|全力|大力|扎实|重点|确保|力争|启动|投用|投产|落实|安排|"
                     r"新|再|累计|共|年内|全年|达到|实现|提高|达|打通|拓展|续建|投入|筛选出|筛选|支持|紧盯|做好|剩余|"
-                    r"更新|修缮|谋划|储备|滚动|征集|梳理|形成|提交|明确|瞄准|围绕|依托|高标准|全面|认真|全力以赴|办好|"
+                    r"抓好|抓实|更新|修缮|谋划|储备|滚动|征集|梳理|形成|提交|明确|瞄准|围绕|依托|高标准|全面|认真|全力以赴|办好|"
                     r"继续|深入|积极|着力|聚焦|强化|加强|优化|持续|进一步|努力|争取|保持|稳定|并|和|了|出)+$")
 
 
+_YEAR = re.compile(r"\d{4}年度?")
+_HEDGES = re.compile(r"^(?:完成|加快|推进|推动|确保|力争|全力|大力|扎实|抓好|抓实|全面|积极|持续|做好|高标准|办好|进一步|继续|"
+                     r"努力|争取|年内|全年|再|共|累计|并|和|了)+$")
+
+
+def is_hedge(text: str) -> bool:
+    """True for verbs that say how hard, not what (完成, 加快推进, 确保): not part of a pledge's description."""
+    return bool(_HEDGES.match(_YEAR.sub("", text)))
+
+
 def is_verb(text: str) -> bool:
-    """True for a phrase made only of verbs and adverbs (加快推进, 确保建成)."""
-    return bool(_VERBS.match(text))
+    """True for a phrase made only of verbs and adverbs (加快推进, 确保建成), a year aside (抓好2024年)."""
+    return bool(_VERBS.match(_YEAR.sub("", text)))
 
 
 ENUM_ITEM = re.compile(r"(?:^|[；;。\n])\s*(?:[一二三四五六七八九十]+是|[(（]?\d{1,2}[)）.、]|[(（][一二三四五六七八九十]+[)）])")
