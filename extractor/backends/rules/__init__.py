@@ -23,6 +23,11 @@ from .targets import (LIST_ITEM, MIN_PASSAGE, headline_passage, is_target_summar
 from .values import ENUM_ITEM
 
 
+# Distinct coded indicators that make the first such review paragraph the opening summary (its
+# values are headline); a numbered subsection (（六）增进民生福祉…) is never the summary.
+SUMMARY_MIN_CODES = 2
+
+
 class RulesBackend:
     """Offline extraction with rules; deterministic and free."""
 
@@ -98,7 +103,7 @@ def _extract(chunk: Chunk) -> ChunkRecords:
         else:
             achieved = parse_achievements(text, ps, pe, chunk)
             coded = {t.indicator_code for t in achieved}
-            if not summary_done and len(coded) >= 3 and chunk.index <= 3:
+            if not summary_done and len(coded) >= SUMMARY_MIN_CODES and chunk.index <= 3 and not LIST_ITEM.match(para):
                 for t in achieved:
                     t.headline = True
                 summary_done = True
