@@ -124,3 +124,29 @@ def test_a_count_of_work_areas_is_not_a_target_and_binding_indicators_are_qualit
     found = targets(text)
     assert [t[0] for t in found] == ["gdp", "约束性指标"]
     assert found[1][4] == "qualitative" and all(t[6] for t in found)
+
+
+def projects(text: str, part: str = "plan"):
+    return [(p.name, p.status) for p in records(text, part).projects]
+
+
+def test_items_of_a_list_the_text_calls_projects_are_projects_at_the_stage_verb():
+    assert projects("推动碧山机械、三禾磁材等一批项目竣工投产。") == [("碧山机械", "completed"), ("三禾磁材", "completed")]
+
+
+@pytest.mark.parametrize("text", [
+    "深入推进城市更新,加快碳汇、排污权等市场化交易。",  # 城, 场 inside a phrase
+    "打造区域中心城市,推动城北、城南组团式发展。",  # 中心 not at the end; districts
+    "实施文化惠民工程,强化项目调度,加快补短板项目建设。",  # programmes and the word 项目
+    "完成20万亩油菜种植。",  # an area of crops
+])
+def test_phrases_that_only_contain_a_facility_word_are_not_projects(text):
+    assert projects(text) == []
+
+
+def test_names_keep_their_first_character_and_lose_scale_and_investment_notes():
+    assert projects("推动新材料产业园和新能源循环产业园建设。") == [("新材料产业园", "ongoing"), ("新能源循环产业园", "ongoing")]
+    assert projects("加快4万亩国家储备林项目、乙二醇项目二期建设。") == [("国家储备林项目", "ongoing"), ("乙二醇项目二期", "ongoing")]
+    found = records("开工建设总投资12亿元的云溪大道,推进溪口水厂(总投资3.5亿元)建设。").projects
+    assert [(p.name, p.investment, p.investment_unit) for p in found] == [("云溪大道", 12, "亿元"), ("溪口水厂", 3.5, "亿元")]
+    assert projects("加快年产5万吨饲料项目建设。") == [("年产5万吨饲料项目", "ongoing")]

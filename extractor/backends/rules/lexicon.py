@@ -31,6 +31,8 @@ class Lexicon:
     review_verbs: tuple[tuple[str, str], ...]
     plan_verbs: tuple[tuple[str, str], ...]
     name_heads: tuple[str, ...]
+    heads_at_end: frozenset[str]
+    programme_words: tuple[str, ...]
     not_names: tuple[str, ...]
     sectors: dict[str, list[str]]
     categories: dict[str, list[str]]
@@ -103,6 +105,8 @@ def _build(data: dict) -> Lexicon:
         not_values=tuple(n["not_values"]), lead_words=by_length(g["lead_words"]),
         link_verbs=by_length(g["link_verbs"]),
         review_verbs=tuple((v, s) for v, s in p["review"]), plan_verbs=tuple((v, s) for v, s in p["plan"]),
-        name_heads=tuple(p["name_heads"]), not_names=tuple(p["not_names"]), sectors=p["sectors"],
+        name_heads=tuple(p["name_heads"]),
+        heads_at_end=frozenset(p.get("heads_at_end", [])), programme_words=tuple(p.get("programme_words", [])),
+        not_names=tuple(p["not_names"]), sectors=p["sectors"],
         categories=categories, target_fields=tuple(c["target_fields"]), list_markers=tuple(c["list_markers"]),
     )

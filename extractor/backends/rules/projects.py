@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from ...chunk import Chunk
 from ...models import Project
 from .lexicon import lexicon
-from .values import LEADING, clauses, to_number
+from .values import LEADING, clauses, is_verb, to_number
 
 
 _CAPACITY = re.compile(r"(年产|年处理|年出栏|日处理)?\d+(?:\.\d+)?(?:万|亿)?(?:吨|台|套|辆|件|GW|MW|千瓦|兆瓦|羽|头|只|平方米|亩|方|片)")
@@ -28,13 +28,47 @@ def is_project_name(name: str) -> bool:
         return False
     if not 2 <= len(name) <= 32 or re.fullmatch(r"[\d.]+.*", name) and not _CAPACITY.match(name):
         return False
+    if "项目" in name and not re.search(r"项目(?:[一二三四五六七八九十]期)?$", name):
+        return False  # 提高项目的, 项目落地转化: the word, not a name
     if any(w in name for w in lex.not_names) and not name.endswith(("项目", "工程")):
         return False
     if re.match(r"^(加快|推进|推动|实施|完成|开展|加强|提升|建设|打造|全面|积极|深入|持续|着力)", name):
         return False
     if re.search(r"\d+(个|家|条|所|座|项)", name) and not _CAPACITY.search(name):
         return False
-    return bool(_CAPACITY.search(name)) or any(h in name for h in lex.name_heads)
+    if name.endswith(("项目", "工程")) and not _is_undertaking(name):
+        return False
+    return bool(_PRODUCTION.match(name)) or has_name_head(name)
+
+
+# A capacity makes a name by itself only as production (年产7万吨铝基新材料) or power (1GW);
+# an area or a tonnage before a noun (30万亩油菜, 3万亩高标准农田) is a quantity of work.
+_PRODUCTION = re.compile(r"(?:年产|年处理|年出栏|日处理)\d|\d+(?:\.\d+)?(?:GW|MW|万千瓦|千瓦|兆瓦)")
+_GENERIC_CORE = re.compile(r"(?:的|好|大|类|批|性)$|^(?:[一二三四五六七八九十百千万]+大|一批|各类|相关|基础设施|补短板|民生)")
+
+
+def _is_undertaking(name: str) -> bool:
+    """X项目 / X工程 is an undertaking when X names something (乙二醇项目, 312国道改造工程), not
+    when X is a verb, a qualifier or a programme (强化项目, 补短板项目, 文化惠民工程)."""
+    core = re.sub(r"(?:项目|工程)$", "", name).strip("“”")
+    if "项目" in core.replace("项目一期", "").replace("项目二期", ""):
+        return False
+    return (len(core) >= 2 and not is_verb(core) and not _GENERIC_CORE.search(core)
+            and not any(w in core for w in lexicon().programme_words))
+
+
+_WORKS_TAIL = re.compile(r"(?:[一二三四五六七八九十]期|[(（][^)）]{1,6}[)）]|新建|改建|扩建|改扩建|新改扩建|迁建|改造|提升|提质|升级|"
+                         r"修缮|整治|治理|工程|项目|建设|PPP)+$")
+
+
+def has_name_head(name: str) -> bool:
+    """A facility word in the name. A one-character one (城, 场, 线) and the lexicon's heads_at_end
+    (中心, 基地) must end it, works words aside (城南污水处理厂提标改造 ends in 厂): inside a
+    phrase (城市更新, 区域中心城市) they make no facility."""
+    lex = lexicon()
+    core = _WORKS_TAIL.sub("", name) or name
+    return any(core.endswith(h) or name.endswith(h) if len(h) == 1 or h in lex.heads_at_end else h in name
+               for h in lex.name_heads)
 
 
 def sector_of(name: str) -> str:
@@ -71,24 +105,30 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
         k, verb, status = found
         after = clause[k + len(verb):]
         before = clause[:k]
-        candidates: list[tuple[str, str]] = []  # (items text, category)
-        if len(after) >= 3:
-            items, category = _strip_list_tail(after)
-            candidates.append((items, category))
-        if len(before) >= 3:
-            items, category = _strip_list_tail(LEADING.sub("", before.strip("“”")))
-            candidates.append((items, category))
+        if status == "ongoing" and (later := _verb_in(after, verbs)) and later[2] in _STAGES:
+            status = later[2]  # a stage verb wins over a hedge (推动X等项目竣工投产)
+        candidates: list[tuple[str, str, bool]] = []  # (items text, category, named as projects)
+        for side in (after, LEADING.sub("", before.strip("“”"))):
+            if len(side) < 3:
+                continue
+            closed = _LIST_CLOSE.search(side)
+            if closed and closed.start() > 0:
+                candidates.append((side[:closed.start()], "", True))
+            else:
+                candidates.append((*_strip_list_tail(side), False))
         names = []
-        for items, category in candidates:
+        for items, category, named in candidates:
             for item in re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items):
                 name = _project_name(item, category)
-                if name and is_project_name(name):
+                if name and (is_project_name(name) or named and _is_listed_name(name)):
                     names.append(name)
             if names:
                 break
         invest = _INVEST.search(clause)
         for name in dict.fromkeys(names):
             cap = _CAPACITY.search(name)
+            if cap and cap.start() == 0 and not _PRODUCTION.match(name) and has_name_head(name[cap.end():]):
+                name = name[cap.end():]  # 4万亩国家储备林项目: the scale is its capacity, not its name
             try:
                 out.append(Project(
                     name=name, status=status, year=year,
@@ -100,6 +140,21 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
             except ValidationError:
                 continue
     return out
+
+
+_STAGES = {"completed", "started", "signed"}
+# A list the text itself calls projects: 碧宏机械、三和磁材等一批项目, X、Y等6个技改项目.
+_LIST_CLOSE = re.compile(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个|项|家|条|所|座|批|一批)?"
+                         r"[^，,。；;、等\d]{0,10}?(?:项目|工程)")
+
+
+def _is_listed_name(name: str) -> bool:
+    """An item of a list closed by 等…项目 is a project by the text's own word, head or not
+    (a company's or a product's name), unless it is an activity or a count."""
+    lex = lexicon()
+    return (2 <= len(name) <= 24 and not _QUANTITY_END.search(name) and not _NOT_A_NAME.search(name)
+            and not any(w in name for w in lex.not_names) and not re.match(r"^[\d.]", name)
+            and not is_verb(name))
 
 
 def _strip_list_tail(items: str) -> tuple[str, str]:
@@ -116,7 +171,9 @@ _INVEST_PREFIX = re.compile(r"^(?:计划|总)?投资(?:约)?\d+(?:\.\d+)?(?:亿�
 def _project_name(item: str, category: str) -> str:
     name = _INVEST_PREFIX.sub("", item.strip(" “”\"、"))
     name = _ADVERB_TAIL.sub("", name)
-    name = re.sub(r"^(新|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序)+", "", name)
+    name = re.sub(r"[(（](?:计划|总)?投资[^)）]*[)）]", "", name)  # 溪口水厂(总投资3.5亿元)
+    # 新 opens a verb (新建, 新开工) but also names (新材料产业园): only the verb's is dropped.
+    name = re.sub(r"^(新(?=[建开增改扩上])|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序)+", "", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
     if category and not any(h in name for h in lexicon().name_heads):
         name = name + re.sub(r"(项目|建设)$", "", category).strip("“”")
