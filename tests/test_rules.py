@@ -150,3 +150,21 @@ def test_names_keep_their_first_character_and_lose_scale_and_investment_notes():
     found = records("开工建设总投资12亿元的云溪大道,推进溪口水厂(总投资3.5亿元)建设。").projects
     assert [(p.name, p.investment, p.investment_unit) for p in found] == [("云溪大道", 12, "亿元"), ("溪口水厂", 3.5, "亿元")]
     assert projects("加快年产5万吨饲料项目建设。") == [("年产5万吨饲料项目", "ongoing")]
+
+
+def test_each_count_of_a_pair_counts_the_noun_after_it():
+    assert commitments("建成18个村级养老服务站和2个区域养老中心并投入使用。") == [
+        ("建成村级养老服务站", 18, "个", "elderly_childcare"), ("区域养老中心", 2, "个", "elderly_childcare")]
+
+
+@pytest.mark.parametrize("text", [
+    "围绕主导产业,重点跟踪对接好26个。",  # what is counted went before: a verb ends the phrase
+    "谋划一批产业项目和48个。",  # cut at a conjunction
+    "落实“稳投资”18条。",  # the articles of a policy
+])
+def test_phrases_that_do_not_name_what_is_counted_are_not_targets(text):
+    assert targets(text) == [] and commitments(text) == []
+
+
+def test_a_facility_count_is_not_mistaken_for_a_verb():
+    assert commitments("新建农村污水处理设施20个。") == [("新建农村污水处理设施", 20, "个", "utilities")]

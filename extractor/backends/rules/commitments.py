@@ -19,6 +19,22 @@ _COUNT_CLASSIFIERS = {"个", "家", "所", "座", "条", "套", "栋", "件", "�
 _SKIP_AFTER_VALUE = re.compile(r"^(以上|及以上)?(的)?(项目|企业|工业企业|制造业项目|重点项目|市场主体)")
 
 
+_DANGLING = re.compile(r"[和及与并或、]$")  # 产业项目和106个: the subject is cut off
+_VERB_END = re.compile(r"(?:好|抓实|(?<!设)施|投用|推动|推进|抓紧)$")  # 重点跟踪对接好34个, 有序推动实施23个: what is counted went before
+_BARE = {"投资", "资金", "任务", "工作"}
+_ARTICLES = re.compile(r"^(?:落实|出台|制定|修订|印发)|措施|条例|政策")  # 落实“民间投资21条”: a policy's articles
+
+
+def is_measured(indicator: str, unit: str) -> bool:
+    """Whether an indicator names what its number measures: not a phrase cut at a conjunction,
+    a verb whose object came earlier, a bare generic word, or the articles of a policy."""
+    if _DANGLING.search(indicator) or indicator.strip("“”") in _BARE:
+        return False
+    if unit in _COUNT_CLASSIFIERS and _VERB_END.search(indicator):
+        return False
+    return not (unit == "条" and _ARTICLES.search(indicator))
+
+
 def category_of(text: str) -> str | None:
     lex = lexicon()
     if any(w in text for w in lex.target_fields):
@@ -48,7 +64,7 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
                 continue  # a capacity inside a list of named projects (3万吨铝箔等52个续建项目)
             raw_before = text[max(ss, draft.ev_start):draft.ev_end]
             indicator = draft.indicator
-            noun = re.match(r"^(?:以上|左右)?([^，,、；;。和及等\d（(]{2,18})", tail)
+            noun = re.match(r"^(?:以上|左右)?([^，,、；;。和及并等\d（(]{2,18})", tail)
             verb_only = is_verb(indicator)
             base_unit = v.unit.lstrip("万亿")
             if base_unit in COUNT_UNITS and noun and (
@@ -62,6 +78,8 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
                 indicator = indicator + draft.subject_from_before
             indicator = clean_indicator(indicator)
             if len(indicator) < 2 or len(indicator) > 30 or indicator.endswith("等") or is_verb(indicator):
+                continue
+            if not is_measured(indicator, base_unit):
                 continue
             if v.measure == "growth" and not re.search(r"增长|增速|下降|提高", text[ss:draft.ev_end]):
                 v.measure = "level"

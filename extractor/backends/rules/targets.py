@@ -55,17 +55,22 @@ def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) 
             carried = ""
             if own and is_verb(own) and subject and not is_verb(subject):
                 carried = re.sub(r"(建设|工作)$", "", subject)
-            if own and not re.fullmatch(r"[、和及与]+", own):
+            counted = (counted_objects and value.unit.lstrip("万亿") in COUNT_UNITS
+                       and _COUNTED_NOUN.match(clause[value.end:]) is not None)
+            # 建成23个社工站和1个社工中心: the text before the second count is the first one's object
+            joined = not own or re.fullmatch(r"[、和及与]+", own) or (counted and prev > 0 and own[-1] in "、和及与")
+            if not joined:
                 subject, subject_start = own, cs + prev + clause[prev:value.start].find(own[:2])
                 ev_start = subject_start
-            elif subject:
-                ev_start = subject_start
-            elif counted_objects and value.unit.lstrip("万亿") in COUNT_UNITS and _COUNTED_NOUN.match(clause[value.end:]):
+            elif counted:
                 raw = clause[prev:value.start].strip(" 、")
+                raw = "" if prev > 0 else raw
                 drafts.append(Draft(raw, value, cs + prev + clause[prev:value.start].find(raw[:1]) if raw else cs + value.start,
                                     cs + value.end))
                 prev = value.end
                 continue
+            elif subject:
+                ev_start = subject_start
             else:
                 prev = value.end
                 continue
