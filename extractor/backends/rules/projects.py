@@ -112,8 +112,8 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
             if len(side) < 3:
                 continue
             closed = _LIST_CLOSE.search(side)
-            if closed and closed.start() > 0:
-                candidates.append((side[:closed.start()], "", True))
+            if closed and closed.start() > 0:  # 电力、水利等重大基础设施项目: the items are fields, not names
+                candidates.append((side[:closed.start()], "", not _FIELDS.search(closed.group())))
             else:
                 candidates.append((*_strip_list_tail(side), False))
         names = []
@@ -148,6 +148,9 @@ _LIST_CLOSE = re.compile(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个|�
                          r"[^，,。；;、等\d]{0,10}?(?:项目|工程)")
 
 
+_FIELDS = re.compile(r"领域|行业|产业|基础设施|类|方面|板块")
+
+
 def _is_listed_name(name: str) -> bool:
     """An item of a list closed by 等…项目 is a project by the text's own word, head or not
     (a company's or a product's name), unless it is an activity or a count."""
@@ -173,7 +176,8 @@ def _project_name(item: str, category: str) -> str:
     name = _ADVERB_TAIL.sub("", name)
     name = re.sub(r"[(（](?:计划|总)?投资[^)）]*[)）]", "", name)  # 溪口水厂(总投资3.5亿元)
     # 新 opens a verb (新建, 新开工) but also names (新材料产业园): only the verb's is dropped.
-    name = re.sub(r"^(新(?=[建开增改扩上])|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序)+", "", name)
+    name = re.sub(r"^(新(?=[建开增改扩上])|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序|集中力量|抓好|抓紧|抓实|"
+                  r"探索|拓展|加大|支持|了|以)+", "", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
     if category and not any(h in name for h in lexicon().name_heads):
         name = name + re.sub(r"(项目|建设)$", "", category).strip("“”")
