@@ -168,3 +168,18 @@ def test_phrases_that_do_not_name_what_is_counted_are_not_targets(text):
 
 def test_a_facility_count_is_not_mistaken_for_a_verb():
     assert commitments("新建农村污水处理设施20个。") == [("新建农村污水处理设施", 20, "个", "utilities")]
+
+
+def test_items_of_a_counted_list_are_named_projects():
+    assert projects("加快溪东路、青禾路等6条城市主干道建设。") == [("溪东路", "ongoing"), ("青禾路", "ongoing")]
+    assert projects("建设上湾、下湾等安置小区3个。") == [("上湾", "ongoing"), ("下湾", "ongoing")]
+
+
+def test_roads_sections_and_scenic_areas_are_facilities_but_circuits_and_routes_are_not():
+    assert projects("建成207国道过境段,开工建设云溪大道北段。", "review") == [("207国道过境段", "completed"),
+                                                                          ("云溪大道北段", "started")]
+    assert projects("打造精品旅游线路,推动集成电路产业发展,争取创建国家4A级景区。") == []
+
+
+def test_adverbs_after_a_name_are_not_part_of_it():
+    assert projects("云溪光伏电站项目实质性开工。", "review") == [("云溪光伏电站项目", "started")]

@@ -33,6 +33,7 @@ class Lexicon:
     name_heads: tuple[str, ...]
     heads_at_end: frozenset[str]
     programme_words: tuple[str, ...]
+    false_heads: tuple[str, ...]
     not_names: tuple[str, ...]
     sectors: dict[str, list[str]]
     categories: dict[str, list[str]]
@@ -107,6 +108,7 @@ def _build(data: dict) -> Lexicon:
         review_verbs=tuple((v, s) for v, s in p["review"]), plan_verbs=tuple((v, s) for v, s in p["plan"]),
         name_heads=tuple(p["name_heads"]),
         heads_at_end=frozenset(p.get("heads_at_end", [])), programme_words=tuple(p.get("programme_words", [])),
+        false_heads=tuple(p.get("false_heads", [])),
         not_names=tuple(p["not_names"]), sectors=p["sectors"],
         categories=categories, target_fields=tuple(c["target_fields"]), list_markers=tuple(c["list_markers"]),
     )

@@ -19,6 +19,7 @@ _LIST_TAIL = re.compile(r"等(?P<count>\d+|[一二三四五六七八九十]+)?(?
 
 
 _QUANTITY_END = re.compile(r"(?<!第)\d+(?:\.\d+)?(?:万|亿)?(?:公里|千米|亩|个|家|条|所|座|项|套|户|人次|人|吨|平方米|米|%|元|亿元|万元)$")
+_ROUTE = re.compile(r"\d+(?:国道|省道|县道|高速|号)")  # 207国道过境段: a road's number opens its name
 _NOT_A_NAME = re.compile(r"^(以上|成功|项目|招商|设的|[(（])|实际|金额|进度|申报|入库|举办|%")
 
 
@@ -26,7 +27,7 @@ def is_project_name(name: str) -> bool:
     lex = lexicon()
     if _QUANTITY_END.search(name) or _NOT_A_NAME.search(name):
         return False
-    if not 2 <= len(name) <= 32 or re.fullmatch(r"[\d.]+.*", name) and not _CAPACITY.match(name):
+    if not 2 <= len(name) <= 32 or re.match(r"[\d.]", name) and not (_CAPACITY.match(name) or _ROUTE.match(name)):
         return False
     if "项目" in name and not re.search(r"项目(?:[一二三四五六七八九十]期)?$", name):
         return False  # 提高项目的, 项目落地转化: the word, not a name
@@ -67,6 +68,8 @@ def has_name_head(name: str) -> bool:
     phrase (城市更新, 区域中心城市) they make no facility."""
     lex = lexicon()
     core = _WORKS_TAIL.sub("", name) or name
+    if core.endswith(lex.false_heads):
+        return False
     return any(core.endswith(h) or name.endswith(h) if len(h) == 1 or h in lex.heads_at_end else h in name
                for h in lex.name_heads)
 
@@ -128,7 +131,7 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
         for name in dict.fromkeys(names):
             cap = _CAPACITY.search(name)
             if cap and cap.start() == 0 and not _PRODUCTION.match(name) and has_name_head(name[cap.end():]):
-                name = name[cap.end():]  # 4万亩国家储备林项目: the scale is its capacity, not its name
+                name = name[cap.end():].lstrip("的")  # 4万亩国家储备林项目: the scale is its capacity
             try:
                 out.append(Project(
                     name=name, status=status, year=year,
@@ -145,7 +148,10 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
 _STAGES = {"completed", "started", "signed"}
 # A list the text itself calls projects: 碧宏机械、三和磁材等一批项目, X、Y等6个技改项目.
 _LIST_CLOSE = re.compile(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个|项|家|条|所|座|批|一批)?"
-                         r"[^，,。；;、等\d]{0,10}?(?:项目|工程)")
+                         r"[^，,。；;、等\d]{0,10}?(?:项目|工程)"
+                         # or counted: 高丰路、锦水路等13条主次干道, 雅店、莲花池等安置小区4个
+                         r"|等(?:\d+|[一二三四五六七八九十]+)(?:个|家|条|所|座|处)"
+                         r"|等[^，,。；;、等\d]{2,8}(?:\d+|[一二三四五六七八九十]+)(?:个|家|条|所|座|处)")
 
 
 _FIELDS = re.compile(r"领域|行业|产业|基础设施|类|方面|板块")
@@ -167,7 +173,8 @@ def _strip_list_tail(items: str) -> tuple[str, str]:
     return re.sub(r"(项目|工程)?(建设|改造提质|主体工程)?$", lambda x: x.group(1) or "", items), ""
 
 
-_ADVERB_TAIL = re.compile(r"(基本|已经|已|有序|稳步|顺利|全面|正在|加快|超额|全部|均|相继|先后|陆续|正式|总体|主体)+$")
+_ADVERB_TAIL = re.compile(r"(基本|已经|已|有序|稳步|顺利|全面|正在|加快|超额|全部|均|相继|先后|陆续|正式|总体|主体|"
+                          r"实质性|尽早|尽快|提早|如期|按期|年内|上半年)+$")
 _INVEST_PREFIX = re.compile(r"^(?:计划|总)?投资(?:约)?\d+(?:\.\d+)?(?:亿元|万元)(?:的)?")
 
 
@@ -177,7 +184,7 @@ def _project_name(item: str, category: str) -> str:
     name = re.sub(r"[(（](?:计划|总)?投资[^)）]*[)）]", "", name)  # 溪口水厂(总投资3.5亿元)
     # 新 opens a verb (新建, 新开工) but also names (新材料产业园): only the verb's is dropped.
     name = re.sub(r"^(新(?=[建开增改扩上])|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序|集中力量|抓好|抓紧|抓实|"
-                  r"探索|拓展|加大|支持|了|以)+", "", name)
+                  r"探索|拓展|加大|支持|深化|了|以)+", "", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
     if category and not any(h in name for h in lexicon().name_heads):
         name = name + re.sub(r"(项目|建设)$", "", category).strip("“”")
