@@ -183,3 +183,18 @@ def test_roads_sections_and_scenic_areas_are_facilities_but_circuits_and_routes_
 
 def test_adverbs_after_a_name_are_not_part_of_it():
     assert projects("云溪光伏电站项目实质性开工。", "review") == [("云溪光伏电站项目", "started")]
+
+
+def test_a_name_ends_where_a_deadline_or_a_later_stage_verb_begins():
+    assert projects("推动青峰抽水蓄能电站3月底前开工、溪口水库近期建成。") == [("青峰抽水蓄能电站", "started"),
+                                                                        ("溪口水库", "completed")]
+    found = projects("加快总投资30亿元的云溪电厂二期建设。")
+    assert found and found[0][0] == "云溪电厂二期"
+
+
+@pytest.mark.parametrize("text", [
+    "打造全省最大的储能电站集群。", "建成一所专门学校。", "推进以“三高”为重点的交通基础设施项目。",
+    "完成县级两家医院的改制。", "加快码头建设。",
+])
+def test_descriptions_of_a_kind_are_not_named_projects(text):
+    assert projects(text) == []

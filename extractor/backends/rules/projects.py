@@ -19,6 +19,7 @@ _LIST_TAIL = re.compile(r"等(?P<count>\d+|[一二三四五六七八九十]+)?(?
 
 
 _QUANTITY_END = re.compile(r"(?<!第)\d+(?:\.\d+)?(?:万|亿)?(?:公里|千米|亩|个|家|条|所|座|项|套|户|人次|人|吨|平方米|米|%|元|亿元|万元)$")
+_DESCRIPTION = re.compile(r"^(?:一个|一所|一家|一批|一座|一条)|最大的|有史以来|为(?:重点|主线|核心|抓手|引领)")
 _ROUTE = re.compile(r"\d+(?:国道|省道|县道|高速|号)")  # 207国道过境段: a road's number opens its name
 _NOT_A_NAME = re.compile(r"^(以上|成功|项目|招商|设的|[(（])|实际|金额|进度|申报|入库|举办|%")
 
@@ -31,6 +32,10 @@ def is_project_name(name: str) -> bool:
         return False
     if "项目" in name and not re.search(r"项目(?:[一二三四五六七八九十]期)?$", name):
         return False  # 提高项目的, 项目落地转化: the word, not a name
+    if name in lex.name_heads or _DESCRIPTION.search(name):
+        return False  # 码头; 一所专门学校, 全国最大的电站集群, 以…为重点的…: a kind described, not named
+    if "的" in name and not has_name_head(name.rsplit("的", 1)[1]):
+        return False  # 三大医院的收购: what follows 的 is no facility
     if any(w in name for w in lex.not_names) and not name.endswith(("项目", "工程")):
         return False
     if re.match(r"^(加快|推进|推动|实施|完成|开展|加强|提升|建设|打造|全面|积极|深入|持续|着力)", name):
@@ -45,7 +50,7 @@ def is_project_name(name: str) -> bool:
 # A capacity makes a name by itself only as production (年产7万吨铝基新材料) or power (1GW);
 # an area or a tonnage before a noun (30万亩油菜, 3万亩高标准农田) is a quantity of work.
 _PRODUCTION = re.compile(r"(?:年产|年处理|年出栏|日处理)\d|\d+(?:\.\d+)?(?:GW|MW|万千瓦|千瓦|兆瓦)")
-_GENERIC_CORE = re.compile(r"(?:的|好|大|类|批|性)$|^(?:[一二三四五六七八九十百千万]+大|一批|各类|相关|基础设施|补短板|民生)")
+_GENERIC_CORE = re.compile(r"(?:的|好|大|类|批|性|重点|重大|产业|制造业|工业)$|^(?:[一二三四五六七八九十百千万]+大|一批|各类|相关|基础设施|补短板|民生)")
 
 
 def _is_undertaking(name: str) -> bool:
@@ -119,16 +124,18 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
                 candidates.append((side[:closed.start()], "", not _FIELDS.search(closed.group())))
             else:
                 candidates.append((*_strip_list_tail(side), False))
-        names = []
+        names: dict[str, str] = {}  # name -> status
         for items, category, named in candidates:
             for item in re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items):
                 name = _project_name(item, category)
-                if name and (is_project_name(name) or named and _is_listed_name(name)):
-                    names.append(name)
+                if name and name not in names and (is_project_name(name) or named and _is_listed_name(name)):
+                    rest = item[item.find(name) + len(name):] if name in item else ""
+                    own = _verb_in(rest, verbs)  # 溪口水库近期建成: the item's own stage
+                    names[name] = own[2] if own and own[2] in _STAGES else status
             if names:
                 break
         invest = _INVEST.search(clause)
-        for name in dict.fromkeys(names):
+        for name, status in names.items():
             cap = _CAPACITY.search(name)
             if cap and cap.start() == 0 and not _PRODUCTION.match(name) and has_name_head(name[cap.end():]):
                 name = name[cap.end():].lstrip("的")  # 4万亩国家储备林项目: the scale is its capacity
@@ -178,13 +185,22 @@ _ADVERB_TAIL = re.compile(r"(基本|已经|已|有序|稳步|顺利|全面|正�
 _INVEST_PREFIX = re.compile(r"^(?:计划|总)?投资(?:约)?\d+(?:\.\d+)?(?:亿元|万元)(?:的)?")
 
 
+# Where a name ends and the sentence goes on: a deadline or a later stage verb
+# (曹坪抽水蓄能电站3月底前开工, 月河电站近期并网发电).
+_NAME_END = re.compile(r"(?:近期|\d{1,2}月(?:底|中旬|上旬)?前|年底前|年内|上半年|下半年|尽快|早日)|"
+                       r"(?<=.{4})(?:开工|建成|投产|并网|竣工|通车|投用|投入使用)")
+
+
 def _project_name(item: str, category: str) -> str:
-    name = _INVEST_PREFIX.sub("", item.strip(" “”\"、"))
-    name = _ADVERB_TAIL.sub("", name)
+    item = item.strip(" “”\"、")
+    if cut := _NAME_END.search(item):
+        item = item[:cut.start()]
+    name = _ADVERB_TAIL.sub("", item)
     name = re.sub(r"[(（](?:计划|总)?投资[^)）]*[)）]", "", name)  # 溪口水厂(总投资3.5亿元)
     # 新 opens a verb (新建, 新开工) but also names (新材料产业园): only the verb's is dropped.
     name = re.sub(r"^(新(?=[建开增改扩上])|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序|集中力量|抓好|抓紧|抓实|"
                   r"探索|拓展|加大|支持|深化|了|以)+", "", name)
+    name = _INVEST_PREFIX.sub("", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
     if category and not any(h in name for h in lexicon().name_heads):
         name = name + re.sub(r"(项目|建设)$", "", category).strip("“”")
