@@ -198,3 +198,8 @@ def test_a_name_ends_where_a_deadline_or_a_later_stage_verb_begins():
 ])
 def test_descriptions_of_a_kind_are_not_named_projects(text):
     assert projects(text) == []
+
+
+def test_part_year_values_say_their_period():
+    found = records("1—9月,地区生产总值增长5.2%;全年固定资产投资增长7%。", "review").targets
+    assert [(t.indicator_code, t.qualifier) for t in found] == [("gdp", "1—9月"), ("fixed_asset_investment", None)]

@@ -240,6 +240,10 @@ def _qualitative(text: str, cs: int, ce: int, clause: str, status: str, year: in
     return out
 
 
+# A part of the year (1—9月, 上半年, 前三季度): the value is not the year's, and says so.
+_SUB_PERIOD = re.compile(r"1[-—–~～至]\d{1,2}月|[一二三四]季度|前三季度|上半年|前\d{1,2}个月")
+
+
 def parse_achievements(text: str, start: int, end: int, chunk: Chunk) -> list[Target]:
     """Coded whole-jurisdiction values of the review part; the caller marks the opening summary headline."""
     out = []
@@ -252,7 +256,9 @@ def parse_achievements(text: str, start: int, end: int, chunk: Chunk) -> list[Ta
             own_clause = re.split(r"[,，;；]", text[draft.ev_start:draft.ev_end])[-1]  # 高于全省1个百分点
             if draft.value.unit == "个百分点" or re.search(r"高于|低于|快于", own_clause):
                 continue
-            draft.qualifier = "上半年" if str(chunk.context["review_period"]).endswith("H1") else None
+            period = _SUB_PERIOD.search(text[ss:draft.ev_end])
+            draft.qualifier = (period.group() if period
+                               else "上半年" if str(chunk.context["review_period"]).endswith("H1") else None)
             if (t := make_target(draft, text, status, year, False)) is not None:
                 out.append(t)
     return out
