@@ -203,3 +203,14 @@ def test_descriptions_of_a_kind_are_not_named_projects(text):
 def test_part_year_values_say_their_period():
     found = records("1—9月,地区生产总值增长5.2%;全年固定资产投资增长7%。", "review").targets
     assert [(t.indicator_code, t.qualifier) for t in found] == [("gdp", "1—9月"), ("fixed_asset_investment", None)]
+
+
+def test_a_counted_livelihood_list_in_running_text_gives_one_commitment_per_item():
+    text = ("全力办好8件民生实事,实施城乡供水提质工程、社区嵌入式养老提速工程;推动农村学校“营养午餐”全覆盖,"
+            "每个乡镇建设1所公办托育机构;完成免费送戏下乡演出等重点工作。")
+    found = [(c.description, c.quantity, c.listed) for c in records(text).commitments]
+    assert found == [("城乡供水提质工程", None, True), ("社区嵌入式养老提速工程", None, True),
+                     ("农村学校“营养午餐”全覆盖", None, True), ("每个乡镇建设1所公办托育机构", 1, True),
+                     ("免费送戏下乡演出", None, True)]
+    prose = "办好民生实事,采取更多惠民生、暖民心举措,解决好群众关心的就业、教育、住房等现实问题。"
+    assert not any(c.listed for c in records(prose).commitments)

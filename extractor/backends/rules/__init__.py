@@ -14,7 +14,7 @@ from ...chunk import Chunk, paragraph_spans
 from ...config import Settings
 from ...models import ChunkRecords
 from ..base import Extraction
-from .commitments import parse_listed, parse_plan_goals
+from .commitments import parse_inline_list, parse_listed, parse_plan_goals
 from .lexicon import Lexicon, lexicon, lexicon_hash, load_lexicon, reset_lexicon, use_lexicon
 from .projects import parse_projects
 from .tables import parse_table
@@ -94,8 +94,12 @@ def _extract(chunk: Chunk) -> ChunkRecords:
             opens_with_item = ENUM_ITEM.match(para) is not None
             is_list = (has_marker and ENUM_ITEM.search(para[10:])) or (in_list and opens_with_item)
             in_list = has_marker or (in_list and opens_with_item)  # a 民生实事 heading announces the list
+            inline = [] if is_list or not has_marker else parse_inline_list(
+                text, ps, pe, chunk, next(m for m in lexicon().list_markers if m in para))
             if is_list:
                 records.commitments.extend(parse_listed(text, ps, pe, chunk))
+            elif inline:
+                records.commitments.extend(inline)
             else:
                 targets, commitments = parse_plan_goals(text, rest_start, pe, chunk, listed=False)
                 records.targets.extend(targets)

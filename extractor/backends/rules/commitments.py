@@ -136,3 +136,50 @@ def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitme
                 except ValidationError:
                     continue
     return out
+
+
+_INLINE_LEAD = re.compile(r"^(?:并|同时|重点|着力|全力|认真|扎实|按照[^，,、]{0,8}任务)?(?:实施|推动|推进|完成|建设|开展|落实|办好|新建|实现|提高|加快)")
+_INLINE_END = re.compile(r"等(?:重点工作|民生实事|实事|工作|项目)[^。]*$")
+INLINE_MIN_ITEMS = 3
+_COUNTED_MARKER = re.compile(r"(?:\d+|[一二三四五六七八九十]+)(?:件|项|类)(?:重点|省级|市级|县级)?$")
+
+
+def parse_inline_list(text: str, start: int, end: int, chunk: Chunk, marker: str) -> list[Commitment]:
+    """A 民生实事 list written in running text: the sentence that names the list and counts it goes
+    on with its items (办好12件民生实事,实施A、B;推动C、D,E;完成F、G等重点工作), one
+    commitment each. Without the count it is prose about livelihoods, not a list."""
+    year = int(chunk.context["plan_year"])
+    body = text[start:end]
+    for found in re.finditer(re.escape(marker), body):
+        sentence_end = body.find("。", found.end())
+        sentence_end = sentence_end if sentence_end > 0 else len(body)
+        counted = _COUNTED_MARKER.search(body[max(0, found.start() - 8):found.start()])  # 办好12件民生实事
+        lead_in = re.match(r"[，,：:]", body[found.end():sentence_end])  # the list follows the marker at once
+        if counted and lead_in:
+            items = _inline_items(_INLINE_END.sub("", body[found.end() + 1:sentence_end]))
+            if len(items) >= INLINE_MIN_ITEMS:
+                return [c for item in items if (c := _listed(item, year))]
+    return []
+
+
+def _inline_items(tail: str) -> list[str]:
+    items = []
+    for group in re.split(r"[；;]", tail):
+        for clause in re.split(r"[，,]", group):
+            clause = clause.strip()
+            lead = _INLINE_LEAD.match(clause)
+            parts = re.split(r"、", clause[lead.end():] if lead else clause)
+            items.extend(p.strip() for p in parts if len(p.strip()) >= 5)
+    return items
+
+
+def _listed(item: str, year: int) -> Commitment | None:
+    values = find_values(item, chinese_counts=True)
+    v = values[0] if values else None
+    try:
+        return Commitment(description=item[:40], category=category_of(item) or "other",
+                          quantity=v.number if v else None, quantity_max=v.number_max if v else None,
+                          unit=v.unit if v else None, comparator=v.comparator if v else "none",
+                          year=year, listed=True, evidence=item)
+    except ValidationError:
+        return None
