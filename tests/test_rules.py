@@ -214,3 +214,8 @@ def test_a_counted_livelihood_list_in_running_text_gives_one_commitment_per_item
                      ("免费送戏下乡演出", None, True)]
     prose = "办好民生实事,采取更多惠民生、暖民心举措,解决好群众关心的就业、教育、住房等现实问题。"
     assert not any(c.listed for c in records(prose).commitments)
+
+
+def test_a_condition_or_a_rank_aside_keeps_the_subject_of_a_growth():
+    found = targets("一般公共预算收入完成21.6亿元,总量跃居全省第3位,扣除留抵退税因素后增长8.2%。", "review")
+    assert [(t[0], t[1], t[2]) for t in found] == [("fiscal_revenue", "level", 21.6), ("fiscal_revenue", "growth", 8.2)]

@@ -32,6 +32,12 @@ class Draft:
 _COUNTED_NOUN = re.compile(r"^(?:以上|左右)?[^，,、；;。和及等\d（(]{2}")
 
 
+# Between a subject and its value: a condition (扣除留抵退税因素后增长7.56%) or an aside about
+# rank or size (总量重回全省第3位) does not replace the subject of what follows.
+_CONDITION = re.compile(r"(?:扣除|剔除|按)[^，,]{1,16}后|同口径|可比口径|可比价")
+_ASIDE = re.compile(r"第\d+|第[一二三四五六七八九十]+|总量|排名|位次|首位|前列")
+
+
 def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) -> list[Draft]:
     """Indicator/value pairs of one sentence, handling 分别 lists and carried subjects. With
     counted_objects, a count after a bare verb (完成38座污水处理厂提标改造) is a draft whose
@@ -58,7 +64,8 @@ def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) 
             counted = (counted_objects and value.unit.lstrip("万亿") in COUNT_UNITS
                        and _COUNTED_NOUN.match(clause[value.end:]) is not None)
             # 建成23个社工站和1个社工中心: the text before the second count is the first one's object
-            joined = not own or re.fullmatch(r"[、和及与]+", own) or (counted and prev > 0 and own[-1] in "、和及与")
+            joined = (not own or re.fullmatch(r"[、和及与]+", own) or _CONDITION.fullmatch(own)
+                      or (counted and prev > 0 and own[-1] in "、和及与"))
             if not joined:
                 subject, subject_start = own, cs + prev + clause[prev:value.start].find(own[:2])
                 ev_start = subject_start
@@ -78,7 +85,7 @@ def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) 
             prev = value.end
         if not values:
             own = clean_indicator(clause)
-            if own:
+            if own and not _ASIDE.search(own):
                 subject, subject_start = own, cs + max(0, clause.find(own[:2]))
     return drafts
 
