@@ -219,3 +219,8 @@ def test_a_counted_livelihood_list_in_running_text_gives_one_commitment_per_item
 def test_a_condition_or_a_rank_aside_keeps_the_subject_of_a_growth():
     found = targets("一般公共预算收入完成21.6亿元,总量跃居全省第3位,扣除留抵退税因素后增长8.2%。", "review")
     assert [(t[0], t[1], t[2]) for t in found] == [("fiscal_revenue", "level", 21.6), ("fiscal_revenue", "growth", 8.2)]
+
+
+def test_a_sum_that_qualifies_a_count_is_part_of_the_indicator():
+    found = targets("全县引进5亿元以上项目6个、10亿元以上项目2个。")
+    assert [(t[0], t[2], t[3]) for t in found] == [("引进5亿元以上项目", 6, "个"), ("10亿元以上项目", 2, "个")]

@@ -38,6 +38,10 @@ _CONDITION = re.compile(r"(?:扣除|剔除|按)[^，,]{1,16}后|同口径|可比
 _ASIDE = re.compile(r"第\d+|第[一二三四五六七八九十]+|总量|排名|位次|首位|前列")
 
 
+# A sum that qualifies what is counted next (引进10亿元以上项目5个): part of the indicator, no value.
+_THRESHOLD = re.compile(r"(?:以上|及以上)?(?:的)?(?:项目|企业|工业项目|产业项目|制造业项目)\d")
+
+
 def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) -> list[Draft]:
     """Indicator/value pairs of one sentence, handling 分别 lists and carried subjects. With
     counted_objects, a count after a bare verb (完成38座污水处理厂提标改造) is a draft whose
@@ -47,7 +51,7 @@ def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) 
     paired = ""  # the subject of the last 分别 clause: 分别达到X元、Y元,分别增长a%、b% pairs levels and growths
     for cs, ce in clauses(text, start, end):
         clause = text[cs:ce]
-        values = find_values(clause)
+        values = [v for v in find_values(clause) if not _THRESHOLD.match(clause, v.end)]
         if "分别" in clause and values:
             head = clean_indicator(clause[:clause.index("分别")])
             carried = subject or (paired if not head else "")
