@@ -6,7 +6,7 @@ CSV per record type, and `run.json`.
 
 The files in OUT always come from one run. A run writes into OUT/.partial/ and moves its files
 in only when it completes, removing the previous run's; a run that stops early leaves the
-previous outputs as they were. Every file is written to a temporary name and renamed.
+previous outputs as they were. Files in OUT are written to a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +42,11 @@ def _file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -130,50 +136,66 @@ def _csv_row(row: dict) -> dict:
 
 
 class RunWriter:
-    """Writes each report's file into the staging directory as soon as the report is done and
-    renders its lines of the run-wide files then, so that finishing the run only joins text;
-    `finish` moves the run into OUT, `abort` drops it."""
+    """Writes each report's file into the staging directory as soon as the report is done, and
+    appends its lines of the run-wide files to one unordered file each, noting where they are;
+    `finish` copies them out in input order and moves the run into OUT, `abort` drops it.
+    Nothing of a report stays in memory but that note, so memory is flat in the run's size, and a
+    report costs four appends rather than four files. Reports finish in worker threads: a lock
+    keeps their appends whole. Files inside the staging directory need no atomic writes of their
+    own: the directory becomes visible only when the run is complete."""
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.staging = prepare_out_dir(out_dir)
-        self._parts = self.staging / "parts"  # each report's lines of the run-wide files, on disk: memory
-        self._parts.mkdir()  # stays flat however many reports a run has
+        self._lines = {name: open(self.staging / f".{name}.unordered", "w+b") for name in RUN_FILES[:-1]}
+        self._where: dict[str, dict[str, tuple[int, int]]] = {}  # report id -> file -> (offset, length)
+        self._lock = threading.Lock()
 
     def add(self, output: ReportOutput) -> None:
-        write_atomic(self.staging / REPORTS_DIR / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
+        _write(self.staging / REPORTS_DIR / f"{output.report_id}.json", output.model_dump_json(indent=1) + "\n")
         rows = flat_rows(output)
-        write_atomic(self._parts / f"{output.report_id}.jsonl",
-                     "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        texts = {"records.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)}
         for kind in KINDS:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=_csv_fields(kind), extrasaction="ignore")
             writer.writerows(_csv_row(row) for row in rows if row["type"] == kind)
-            write_atomic(self._parts / f"{output.report_id}.{kind}.csv", buffer.getvalue())
+            texts[f"{kind}.csv"] = buffer.getvalue()
+        with self._lock:
+            where = self._where[output.report_id] = {}
+            for name, text in texts.items():
+                handle = self._lines[name]
+                data = text.encode("utf-8")
+                where[name] = (handle.seek(0, os.SEEK_END), len(data))
+                handle.write(data)
 
     def finish(self, report_ids: list[str], run_info: dict) -> None:
-        """records.jsonl, one CSV per record type (in input order) and run.json, joined from the
-        reports' parts; then the run replaces the previous one in OUT."""
-        self._join(self.staging / "records.jsonl", "", [self._parts / f"{i}.jsonl" for i in report_ids])
+        """records.jsonl, one CSV per record type (in input order) and run.json; then the run
+        replaces the previous one in OUT."""
+        heads = {"records.jsonl": ""}
         for kind in KINDS:
             header = io.StringIO()
             csv.DictWriter(header, fieldnames=_csv_fields(kind)).writeheader()
-            self._join(self.staging / f"{kind}.csv", "\ufeff" + header.getvalue(),  # BOM: Excel reads UTF-8
-                       [self._parts / f"{i}.{kind}.csv" for i in report_ids])
+            heads[f"{kind}.csv"] = "\ufeff" + header.getvalue()  # BOM: Excel reads UTF-8
+        for name in self._lines:
+            self._join(name, heads[name], report_ids)
+        self._close()
         write_atomic(self.staging / "run.json", json.dumps(run_info, ensure_ascii=False, indent=1) + "\n")
-        shutil.rmtree(self._parts)
         self._commit(report_ids)
 
-    @staticmethod
-    def _join(path: Path, head: str, parts: list[Path]) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
-            out.write(head)
-            for part in parts:
-                with open(part, encoding="utf-8", newline="") as handle:
-                    shutil.copyfileobj(handle, out)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
+    def _join(self, name: str, head: str, report_ids: list[str]) -> None:
+        """One run-wide file: its head, then each report's lines in input order."""
+        handle = self._lines[name]
+        with open(self.staging / name, "wb") as out:
+            out.write(head.encode("utf-8"))
+            for report_id in report_ids:
+                offset, length = self._where[report_id][name]
+                handle.seek(offset)
+                out.write(handle.read(length))
+
+    def _close(self) -> None:
+        for handle in self._lines.values():
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
 
     def _commit(self, ids: list[str]) -> None:
         """Replace the previous run by this one: run-wide files one by one (each atomically),
@@ -195,6 +217,7 @@ class RunWriter:
         shutil.rmtree(staging, ignore_errors=True)
 
     def abort(self) -> None:
+        self._close()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 

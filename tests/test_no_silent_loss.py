@@ -114,12 +114,12 @@ def test_disk_full_is_one_line_and_keeps_the_previous_run(tmp_path, monkeypatch)
     before = (tmp_path / "out" / "records.jsonl").read_text(encoding="utf-8")
     real = output.RunWriter._join
 
-    def full(path, head, parts):
-        if path.name == "records.jsonl":
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, head, parts)
+    def full(self, name, head, report_ids):
+        if name == "records.jsonl":
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.staging / name))
+        return real(self, name, head, report_ids)
 
-    monkeypatch.setattr(output.RunWriter, "_join", staticmethod(full))
+    monkeypatch.setattr(output.RunWriter, "_join", full)
     result = CliRunner().invoke(app, ["run", str(SAMPLE), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -50,6 +50,48 @@ class Lexicon:
             rf"\s*(?P<more>多|余)?\s*(?P<unit>(?:万|亿)?(?:{units}))")
 
 
+    @cached_property
+    def not_value_after(self) -> re.Pattern[str]:
+        return _alternation(self.not_values)
+
+    @cached_property
+    def about_after(self) -> re.Pattern[str]:
+        return _alternation(self.about)
+
+    @cached_property
+    def stage_verbs(self) -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
+        """Per part ("review", "plan"): one search for its stage verbs, longest first (a search finds
+        the earliest verb, and the longest of those that start there), and each verb's status."""
+        return {part: (_alternation(verb for verb, _ in verbs), dict(reversed(verbs)))
+                for part, verbs in (("review", self.review_verbs), ("plan", self.plan_verbs))}
+
+    @cached_property
+    def heads_ending(self) -> re.Pattern[str]:
+        """Any facility head at the end of a text."""
+        return _alternation(self.name_heads, "(?:{})$")
+
+    @cached_property
+    def heads_inside(self) -> re.Pattern[str]:
+        """The heads that make a facility wherever they stand: longer than one character and not
+        in heads_at_end."""
+        return _alternation([h for h in self.name_heads if len(h) > 1 and h not in self.heads_at_end])
+
+    @cached_property
+    def not_name_words(self) -> re.Pattern[str]:
+        return _alternation(self.not_names)
+
+    @cached_property
+    def programme_pattern(self) -> re.Pattern[str]:
+        return _alternation(self.programme_words)
+
+
+def _alternation(words, template: str = "(?:{})") -> re.Pattern[str]:
+    """One compiled search for any of the words (a never-matching one for none): the rules test
+    thousands of phrases against each word list, which a loop over the words makes slow."""
+    words = sorted(set(words), key=len, reverse=True)
+    return re.compile(template.format("|".join(map(re.escape, words))) if words else r"(?!x)x")
+
+
 DEFAULT_LEXICON = "data/lexicon.toml"
 _active: contextvars.ContextVar[Lexicon] = contextvars.ContextVar("lexicon")
 

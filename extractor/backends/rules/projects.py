@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from pydantic import ValidationError
 
@@ -36,7 +35,7 @@ def is_project_name(name: str) -> bool:
         return False  # 码头; 一所专门学校, 全国最大的电站集群, 以…为重点的…: a kind described, not named
     if "的" in name and not has_name_head(name.rsplit("的", 1)[1]):
         return False  # 三大医院的收购: what follows 的 is no facility
-    if any(w in name for w in lex.not_names) and not name.endswith(("项目", "工程")):
+    if lex.not_name_words.search(name) and not name.endswith(("项目", "工程")):
         return False
     if re.match(r"^(加快|推进|推动|实施|完成|开展|加强|提升|建设|打造|全面|积极|深入|持续|着力)", name):
         return False
@@ -60,7 +59,7 @@ def _is_undertaking(name: str) -> bool:
     if "项目" in core.replace("项目一期", "").replace("项目二期", ""):
         return False
     return (len(core) >= 2 and not is_verb(core) and not _GENERIC_CORE.search(core)
-            and not any(w in core for w in lexicon().programme_words))
+            and not lexicon().programme_pattern.search(core))
 
 
 _WORKS_TAIL = re.compile(r"(?:[一二三四五六七八九十]期|[(（][^)）]{1,6}[)）]|新建|改建|扩建|改扩建|新改扩建|迁建|改造|提升|提质|升级|"
@@ -75,8 +74,7 @@ def has_name_head(name: str) -> bool:
     core = _WORKS_TAIL.sub("", name) or name
     if core.endswith(lex.false_heads):
         return False
-    return any(core.endswith(h) or name.endswith(h) if len(h) == 1 or h in lex.heads_at_end else h in name
-               for h in lex.name_heads)
+    return bool(lex.heads_ending.search(core) or lex.heads_ending.search(name) or lex.heads_inside.search(name))
 
 
 def sector_of(name: str) -> str:
@@ -86,23 +84,15 @@ def sector_of(name: str) -> str:
     return "other"
 
 
-@lru_cache(maxsize=8)
-def _verb_pattern(verbs: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
-    """One alternation of the stage verbs, longest first: a search finds the earliest verb, and
-    the longest of those that start there."""
-    ordered = sorted({verb for verb, _ in verbs}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, ordered))), dict(reversed(verbs))
-
-
-def _verb_in(clause: str, verbs: tuple[tuple[str, str], ...]) -> tuple[int, str, str] | None:
-    pattern, status = _verb_pattern(verbs)
+def _verb_in(clause: str, verbs: tuple[re.Pattern[str], dict[str, str]]) -> tuple[int, str, str] | None:
+    pattern, status = verbs
     m = pattern.search(clause)
     return (m.start(), m.group(), status[m.group()]) if m else None
 
 
 def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Project]:
     lex = lexicon()
-    verbs = lex.plan_verbs if chunk.part == "plan" else lex.review_verbs
+    verbs = lex.stage_verbs["plan" if chunk.part == "plan" else "review"]
     year = int(chunk.context["plan_year"]) if chunk.part == "plan" else int(str(chunk.context["review_period"])[:4])
     out: list[Project] = []
     for cs, ce in clauses(text, start, end):
@@ -169,7 +159,7 @@ def _is_listed_name(name: str) -> bool:
     (a company's or a product's name), unless it is an activity or a count."""
     lex = lexicon()
     return (2 <= len(name) <= 24 and not _QUANTITY_END.search(name) and not _NOT_A_NAME.search(name)
-            and not any(w in name for w in lex.not_names) and not re.match(r"^[\d.]", name)
+            and not lex.not_name_words.search(name) and not re.match(r"^[\d.]", name)
             and not is_verb(name))
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -32,6 +33,7 @@ def to_number(text: str) -> float | int:
 _CN_NUM = re.compile(r"(?<![一二三四五六七八九十以下这那第每前后各])(?P<cn>[一二两三四五六七八九十百]{1,4})(?P<unit>个|家|所|座|条|件|项|场|名|套)(?!方面|方向|领域|重点|工作|行动|机制|体系|中心|一)")
 _GROWTH_BEFORE = re.compile(r"(同比|比上年|年均)?(增长|增速|增幅|上涨|涨幅|增加|下降|降低|减少|回落|收窄)(了)?$")
 _NEGATIVE = ("下降", "降低", "减少", "回落")
+_LINKS_BEFORE = re.compile(r"(力争|分别|实现|达到|保持|为|在|均)+$")
 
 
 def find_values(text: str, chinese_counts: bool = False) -> list[Value]:
@@ -40,12 +42,12 @@ def find_values(text: str, chinese_counts: bool = False) -> list[Value]:
     measured quantities: only items of an enumerated list ask for them."""
     lex = lexicon()
     values: list[Value] = []
-    for m in lexicon().value_pattern.finditer(text):
+    for m in lex.value_pattern.finditer(text):
         after = text[m.end():m.end() + 3]
         before = text[max(0, m.start() - 6):m.start()]
         if m.start() > 0 and (text[m.start() - 1].isascii() and text[m.start() - 1].isalnum()):
             continue  # part of a code like S206 or 5G
-        if any(after.startswith(w) for w in lex.not_values) and m.group("unit") != "%":
+        if lex.not_value_after.match(after) and m.group("unit") != "%":
             continue
         if before.endswith("年产") or before.endswith("第") or (before.endswith("前") and m.group("unit") in {"名", "位"}):
             continue  # a capacity, an ordinal or a rank (前10名), not a value
@@ -57,19 +59,18 @@ def find_values(text: str, chinese_counts: bool = False) -> list[Value]:
         comparator = "equal"
         if number_max is not None:
             comparator = "range"
-        elif any(tail.startswith(w) for w in lex.about) or head.endswith("约"):
+        elif lex.about_after.match(tail) or head.endswith("约"):
             comparator = "about"
-        elif m.group("more") or any(tail.startswith(w) for w in ("以上", "及以上")) or \
-                any(head.endswith(w) for w in ("不低于", "超过", "突破", "超", "不少于", "至少")):
+        elif m.group("more") or tail.startswith(("以上", "及以上")) or \
+                head.endswith(("不低于", "超过", "突破", "超", "不少于", "至少")):
             comparator = "at_least"
-        elif any(tail.startswith(w) for w in ("以内", "以下")) or \
-                any(head.endswith(w) for w in ("控制在", "不超过", "低于", "不高于")):
+        elif tail.startswith(("以内", "以下")) or head.endswith(("控制在", "不超过", "低于", "不高于")):
             comparator = "at_most"
         measure = "level"
         lead = text[max(0, m.start() - 8):m.start()]
         if unit == "个百分点":
             measure = "points"
-        elif unit == "%" and _GROWTH_BEFORE.search(re.sub(r"(力争|分别|实现|达到|保持|为|在|均)+$", "", lead)):
+        elif unit == "%" and _GROWTH_BEFORE.search(_LINKS_BEFORE.sub("", lead)):
             measure = "growth"
         if measure in {"growth", "points"} and any(w in lead[-5:] for w in _NEGATIVE):
             number = -number
@@ -121,6 +122,7 @@ _TRAILING = re.compile(r"(不低于|不超过|不少于|至|同比|比上年|较
 LEADING = re.compile(r"^(\d{4}年(?!底|末)|其中|全年|年内|今年|全市|全区|全县|全省|我市|同时|并|和|及|以及|力争|确保|争取|努力|推动|实现|预计|预计全年|上半年|稳步|持续|进一步|同口径|同比|可比口径)+")
 
 
+@lru_cache(maxsize=4096)
 def clean_indicator(text: str) -> str:
     text = re.sub(r"^[(（][^)）]{0,4}[)）]", "", text.strip(" 、,，:：“”\""))
     for _ in range(3):
