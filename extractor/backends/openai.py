@@ -14,8 +14,10 @@ import asyncio
 import contextvars
 import errno
 import functools
+import itertools
 import json
 import logging
+import math
 import re
 import socket
 from typing import Any, Iterator
@@ -160,6 +162,12 @@ def _compact_schema_text(model: type[LLMChunkRecords], *args: Any, **kwargs: Any
     return llm_schema()
 
 
+# Requests in flight share clients (connection pools) of at most this many connections: the
+# HTTP pool checks every connection of its pool for each request it places, so one pool of 256
+# costs the client more CPU per request than four of 64 (benchmarks/SCALE.md).
+CONNECTIONS_PER_CLIENT = 16
+
+
 class OpenAIBackend:
     name = "openai"
 
@@ -170,12 +178,14 @@ class OpenAIBackend:
         self.prompts = load_prompts(settings.prompts)
         self.prompt_hash = self.prompts.hash
         memoize_instructor_model_check()
-        self.raw = openai.AsyncOpenAI(
-            api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
-            base_url=settings.base_url, timeout=settings.timeout, max_retries=0)
-        self.client = instructor.from_openai(self.raw, mode=_MODES[settings.mode])
-        self.client.on("completion:kwargs", self._on_request)
-        self.client.on("completion:response", self._on_response)
+        self.raws = [openai.AsyncOpenAI(api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
+                                        base_url=settings.base_url, timeout=settings.timeout, max_retries=0)
+                     for _ in range(math.ceil(settings.concurrency / CONNECTIONS_PER_CLIENT))]
+        self.clients = [instructor.from_openai(raw, mode=_MODES[settings.mode]) for raw in self.raws]
+        for client in self.clients:
+            client.on("completion:kwargs", self._on_request)
+            client.on("completion:response", self._on_response)
+        self._turns = itertools.cycle(self.clients)
         self.endpoint = redact_url(settings.base_url or "https://api.openai.com/v1")
         self.cache = open_cache(settings.cache_dir) if settings.use_cache else None
 
@@ -212,7 +222,7 @@ class OpenAIBackend:
                         usage.retries += 1
                     # A total deadline per attempt: the client's timeout is per read, and a server
                     # that trickles bytes would hold a request far longer.
-                    records = await asyncio.wait_for(self._create(self.client, chunk),
+                    records = await asyncio.wait_for(self._create(next(self._turns), chunk),
                                                      self.settings.timeout * (self.settings.max_retries + 1))
             dropped: list[str] = []
         except Exception as exc:
@@ -263,7 +273,8 @@ class OpenAIBackend:
         return captured
 
     async def aclose(self) -> None:
-        await self.raw.close()
+        for raw in self.raws:
+            await raw.close()
         if self.cache is not None:
             self.cache.close()
 

@@ -26,11 +26,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from ..backends.rules import extract_chunk
-from ..chunk import Chunk
+from ..chunk import Chunk, make_chunks
+from ..ingest import load_document, split_reports
 from ..cost import count_tokens as _count
 from ..prompting import parse_user_message
 
@@ -47,14 +49,36 @@ class _Answer:
     completion_tokens: int
 
 
+# Answers worked out before serving (`warm`), by chunk text and part: a real endpoint computes
+# on its own machines, and this server shares the benchmark's two cores with the client.
+_WARM: dict[tuple[str, str], tuple[str, int, int]] = {}
+
+
+def _rules_answer(chunk: Chunk) -> tuple[str, int, int]:
+    """The rules backend's records for a chunk as JSON, the chunk text's tokens and the answer's."""
+    arguments = json.dumps(extract_chunk(chunk).model_dump(mode="json") if chunk.text else {}, ensure_ascii=False)
+    return arguments, _count(chunk.text), _count(arguments)
+
+
+def warm(paths: list[Path], chunk_chars: int = 4000) -> int:
+    """Work out the answers to every chunk of these files (chunked as a run with this chunk
+    budget chunks them) before serving; returns how many."""
+    for path in paths:
+        for report in split_reports(load_document(path)):
+            for chunk in make_chunks(report, chunk_chars):
+                _WARM[(chunk.text, chunk.part)] = _rules_answer(chunk)
+    return len(_WARM)
+
+
 @lru_cache(maxsize=4096)
 def _answer(user: str) -> _Answer:
-    """The answer to a user message, and its token counts. Memoized: a real endpoint computes
-    on its own machines, and this server shares the benchmark's two cores with the client."""
+    """The answer to a user message, and its token counts. Memoized, and worked out beforehand
+    for the chunks of the files given to `warm`."""
     context, text = parse_user_message(user)
-    chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
-    arguments = json.dumps(extract_chunk(chunk).model_dump(mode="json") if text else {}, ensure_ascii=False)
-    return _Answer(arguments, _count(user), _count(text), _count(arguments))
+    part = context.pop("part")
+    known = _WARM.get((text, part))
+    arguments, text_tokens, completion_tokens = known or _rules_answer(Chunk("fake", 0, 0, len(text), text, "", part, context))
+    return _Answer(arguments, _count(user), text_tokens, completion_tokens)
 
 
 def one_of_each(request_number: int) -> str | None:
@@ -254,14 +278,15 @@ class FakeOpenAIServer:
 class FakeServerProcess:
     """The fake server in a child process; `stats` asks it over HTTP. No fault injection."""
 
-    def __init__(self, latency: float = 0.0):
-        self.latency = latency
+    def __init__(self, latency: float = 0.0, warm: list[Path] | None = None):
+        self.latency, self.warm = latency, warm or []
         self.base_url = ""
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> FakeServerProcess:
-        self._process = subprocess.Popen([sys.executable, "-m", "extractor.testing.fake_llm", "--latency", str(self.latency)],
-                                         stdout=subprocess.PIPE, text=True)
+        warm = ["--warm", *map(str, self.warm)] if self.warm else []
+        self._process = subprocess.Popen([sys.executable, "-m", "extractor.testing.fake_llm", "--latency", str(self.latency),
+                                          *warm], stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         self.base_url = self._process.stdout.readline().strip()
         if not self.base_url.startswith("http"):
@@ -284,7 +309,10 @@ class FakeServerProcess:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m extractor.testing.fake_llm", description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--warm", type=Path, nargs="*", default=[],
+                        help="report files whose chunks' answers are worked out before serving")
     args = parser.parse_args(argv)
+    warm(args.warm)
     server = FakeOpenAIServer(latency=args.latency)
     print(server.base_url, flush=True)
     try:
