@@ -81,6 +81,20 @@ def _answer(user: str) -> _Answer:
     return _Answer(arguments, _count(user), text_tokens, completion_tokens)
 
 
+def fixed_prefix(body: dict) -> str:
+    """What is the same for every request: every message but the chunk's, and the tool or
+    response-format schema, as sent on the wire (compact JSON)."""
+    others = [m for m in body.get("messages", []) if m.get("role") != "user"]
+    schema = body.get("tools") or body.get("response_format") or ""
+    return json.dumps([schema, others], ensure_ascii=False, separators=(",", ":"))
+
+
+def cacheable(prefix_tokens: int) -> int:
+    """The tokens of a repeated prefix that a provider's prompt cache serves: OpenAI's rule, in
+    blocks of 128 tokens from 1,024."""
+    return prefix_tokens // 128 * 128 if prefix_tokens >= 1024 else 0
+
+
 def one_of_each(request_number: int) -> str | None:
     """A 429, a 500 and a schema-invalid answer, at the 3rd, 6th and 9th request."""
     return {3: "429", 6: "500", 9: "invalid"}.get(request_number)
@@ -227,7 +241,6 @@ class FakeOpenAIServer:
         return size
 
     def completion(self, body: dict, fault: str | None) -> dict:
-        messages = body.get("messages", [])
         answer = _answer(self._user(body))
         arguments, completion_tokens = answer.arguments, answer.completion_tokens
         finish_reason = "tool_calls" if body.get("tools") else "stop"
@@ -245,14 +258,10 @@ class FakeOpenAIServer:
             completion_tokens = count_tokens(arguments)
         elif fault == "malformed":
             arguments, completion_tokens = "{not json", 3
-        # The same for every request: every message but the chunk's, and the tool or
-        # response-format schema, counted as sent on the wire (compact JSON).
-        others = [m for m in messages if m.get("role") != "user"]
-        schema = body.get("tools") or body.get("response_format") or ""
-        prefix = json.dumps([schema, others], ensure_ascii=False, separators=(",", ":"))
+        prefix = fixed_prefix(body)
         fixed_tokens = count_tokens(prefix)
-        with self.stats.lock:  # providers cache a prompt's repeated prefix in blocks of 128 tokens from 1,024
-            cached = fixed_tokens // 128 * 128 if prefix in self._prefixes and fixed_tokens >= 1024 else 0
+        with self.stats.lock:
+            cached = cacheable(fixed_tokens) if prefix in self._prefixes else 0
             self._prefixes.add(prefix)
             self.stats.cached_tokens += cached
         usage = {"prompt_tokens": fixed_tokens + answer.user_tokens, "completion_tokens": completion_tokens,
