@@ -224,3 +224,15 @@ def test_a_condition_or_a_rank_aside_keeps_the_subject_of_a_growth():
 def test_a_sum_that_qualifies_a_count_is_part_of_the_indicator():
     found = targets("全县引进5亿元以上项目6个、10亿元以上项目2个。")
     assert [(t[0], t[2], t[3]) for t in found] == [("引进5亿元以上项目", 6, "个"), ("10亿元以上项目", 2, "个")]
+
+
+@pytest.mark.parametrize("text", [
+    "加快湿地公园、森林公园建设。", "新建公办幼儿园,完善供水管网。", "推进各县县城生态修复。",
+    "市人民医院入选省级重点专科医院。",
+])
+def test_kinds_of_facility_are_not_named_projects(text):
+    assert projects(text) == []
+
+
+def test_a_named_facility_of_a_kind_is_a_project():
+    assert projects("加快青湾湿地公园、溪口公办幼儿园建设。") == [("青湾湿地公园", "ongoing"), ("溪口公办幼儿园", "ongoing")]

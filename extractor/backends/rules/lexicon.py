@@ -34,6 +34,7 @@ class Lexicon:
     heads_at_end: frozenset[str]
     programme_words: tuple[str, ...]
     false_heads: tuple[str, ...]
+    generic_modifiers: tuple[str, ...]
     not_names: tuple[str, ...]
     sectors: dict[str, list[str]]
     categories: dict[str, list[str]]
@@ -75,6 +76,11 @@ class Lexicon:
         """The heads that make a facility wherever they stand: longer than one character and not
         in heads_at_end."""
         return _alternation([h for h in self.name_heads if len(h) > 1 and h not in self.heads_at_end])
+
+    @cached_property
+    def kind_words(self) -> re.Pattern[str]:
+        """One or more generic modifiers and nothing else (湿地, 公办, 供水…)."""
+        return _alternation(self.generic_modifiers, "(?:{})+")
 
     @cached_property
     def not_name_words(self) -> re.Pattern[str]:
@@ -150,7 +156,7 @@ def _build(data: dict) -> Lexicon:
         review_verbs=tuple((v, s) for v, s in p["review"]), plan_verbs=tuple((v, s) for v, s in p["plan"]),
         name_heads=tuple(p["name_heads"]),
         heads_at_end=frozenset(p.get("heads_at_end", [])), programme_words=tuple(p.get("programme_words", [])),
-        false_heads=tuple(p.get("false_heads", [])),
+        false_heads=tuple(p.get("false_heads", [])), generic_modifiers=tuple(p.get("generic_modifiers", [])),
         not_names=tuple(p["not_names"]), sectors=p["sectors"],
         categories=categories, target_fields=tuple(c["target_fields"]), list_markers=tuple(c["list_markers"]),
     )

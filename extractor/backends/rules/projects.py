@@ -18,7 +18,8 @@ _LIST_TAIL = re.compile(r"等(?P<count>\d+|[一二三四五六七八九十]+)?(?
 
 
 _QUANTITY_END = re.compile(r"(?<!第)\d+(?:\.\d+)?(?:万|亿)?(?:公里|千米|亩|个|家|条|所|座|项|套|户|人次|人|吨|平方米|米|%|元|亿元|万元)$")
-_DESCRIPTION = re.compile(r"^(?:一个|一所|一家|一批|一座|一条)|最大的|有史以来|为(?:重点|主线|核心|抓手|引领)")
+_DESCRIPTION = re.compile(r"^(?:一个|一所|一家|一批|一座|一条|各)|最大的|有史以来|为(?:重点|主线|核心|抓手|引领)"
+                          r"|入选|获评|评为|列入|纳入|精准招商")
 _ROUTE = re.compile(r"\d+(?:国道|省道|县道|高速|号)")  # 207国道过境段: a road's number opens its name
 _NOT_A_NAME = re.compile(r"^(以上|成功|项目|招商|设的|[(（])|实际|金额|进度|申报|入库|举办|%")
 
@@ -31,8 +32,8 @@ def is_project_name(name: str) -> bool:
         return False
     if "项目" in name and not re.search(r"项目(?:[一二三四五六七八九十]期)?$", name):
         return False  # 提高项目的, 项目落地转化: the word, not a name
-    if name in lex.name_heads or _DESCRIPTION.search(name):
-        return False  # 码头; 一所专门学校, 全国最大的电站集群, 以…为重点的…: a kind described, not named
+    if is_kind(name):
+        return False
     if "的" in name and not has_name_head(name.rsplit("的", 1)[1]):
         return False  # 三大医院的收购: what follows 的 is no facility
     if lex.not_name_words.search(name) and not name.endswith(("项目", "工程")):
@@ -154,13 +155,24 @@ _LIST_CLOSE = re.compile(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个|�
 _FIELDS = re.compile(r"领域|行业|产业|基础设施|类|方面|板块")
 
 
+def is_kind(name: str) -> bool:
+    """A kind of facility described, not one named: a bare head (码头), a head after generic
+    words only (湿地公园, 公办幼儿园, 供水管网), a description (一所专门学校, 全国最大的电站集群,
+    以…为重点的…, 市中医院入选…)."""
+    lex = lexicon()
+    if name in lex.name_heads or _DESCRIPTION.search(name):
+        return True
+    head = lex.heads_ending.search(name)
+    return head is not None and head.start() > 0 and lex.kind_words.fullmatch(name[:head.start()]) is not None
+
+
 def _is_listed_name(name: str) -> bool:
     """An item of a list closed by 等…项目 is a project by the text's own word, head or not
     (a company's or a product's name), unless it is an activity or a count."""
     lex = lexicon()
     return (2 <= len(name) <= 24 and not _QUANTITY_END.search(name) and not _NOT_A_NAME.search(name)
             and not lex.not_name_words.search(name) and not re.match(r"^[\d.]", name)
-            and not is_verb(name))
+            and not is_verb(name) and not is_kind(name))
 
 
 def _strip_list_tail(items: str) -> tuple[str, str]:
@@ -189,7 +201,7 @@ def _project_name(item: str, category: str) -> str:
     name = re.sub(r"[(（](?:计划|总)?投资[^)）]*[)）]", "", name)  # 溪口水厂(总投资3.5亿元)
     # 新 opens a verb (新建, 新开工) but also names (新材料产业园): only the verb's is dropped.
     name = re.sub(r"^(新(?=[建开增改扩上])|全力|全面|重点|大力|扎实|稳步|加快|持续|积极|有序|集中力量|抓好|抓紧|抓实|"
-                  r"探索|拓展|加大|支持|深化|了|以)+", "", name)
+                  r"探索|拓展|加大|支持|深化|创建|了|以)+", "", name)
     name = _INVEST_PREFIX.sub("", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
     if category and not any(h in name for h in lexicon().name_heads):
