@@ -236,3 +236,14 @@ def test_kinds_of_facility_are_not_named_projects(text):
 
 def test_a_named_facility_of_a_kind_is_a_project():
     assert projects("加快青湾湿地公园、溪口公办幼儿园建设。") == [("青湾湿地公园", "ongoing"), ("溪口公办幼儿园", "ongoing")]
+
+
+def test_short_place_names_share_the_full_name_that_ends_their_list():
+    assert projects("建成上湾、下溪垃圾中转站。", "review") == [("上湾垃圾中转站", "completed"),
+                                                        ("下溪垃圾中转站", "completed")]
+
+
+@pytest.mark.parametrize("text, status", [("云溪农贸市场投入运营。", "completed"), ("启用云溪大剧院。", "completed"),
+                                          ("新修青禾路、规划路。", "completed")])
+def test_verbs_of_opening_and_building_in_the_review(text, status):
+    assert [p[1] for p in projects(text, "review")] and all(p[1] == status for p in projects(text, "review"))

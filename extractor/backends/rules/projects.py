@@ -117,7 +117,7 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
                 candidates.append((*_strip_list_tail(side), False))
         names: dict[str, str] = {}  # name -> status
         for items, category, named in candidates:
-            for item in re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items):
+            for item in _shared_head(re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items)):
                 name = _project_name(item, category)
                 if name and name not in names and (is_project_name(name) or named and _is_listed_name(name)):
                     rest = item[item.find(name) + len(name):] if name in item else ""
@@ -141,6 +141,25 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
             except ValidationError:
                 continue
     return out
+
+
+_SHORT_ITEM = 4  # characters: 新民、北极垃圾中转站 lists place names before the one full name
+
+
+def _shared_head(items: list[str]) -> list[str]:
+    """A list whose last item alone is a full name shares that name's tail with the short place
+    names before it (新民、北极垃圾中转站 -> 新民垃圾中转站, 北极垃圾中转站)."""
+    last = items[-1].strip()
+    if len(items) < 2 or not has_name_head(last):
+        return items
+    out = []
+    for item in items[:-1]:
+        own = item.strip(" “”")
+        if 2 <= len(own) <= _SHORT_ITEM and len(own) < len(last) and not has_name_head(own):
+            out.append(own + last[len(own):])
+        else:
+            out.append(item)
+    return [*out, items[-1]]
 
 
 _STAGES = {"completed", "started", "signed"}
