@@ -247,3 +247,7 @@ def test_short_place_names_share_the_full_name_that_ends_their_list():
                                           ("新修青禾路、规划路。", "completed")])
 def test_verbs_of_opening_and_building_in_the_review(text, status):
     assert [p[1] for p in projects(text, "review")] and all(p[1] == status for p in projects(text, "review"))
+
+
+def test_a_condition_inside_the_indicator_clause_is_not_part_of_the_indicator():
+    assert targets("一般公共预算收入扣除留抵退税因素后增长6.3%。", "review")[0][:3] == ("fiscal_revenue", "growth", 6.3)

@@ -68,6 +68,7 @@ def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) 
             counted = (counted_objects and value.unit.lstrip("万亿") in COUNT_UNITS
                        and _COUNTED_NOUN.match(clause[value.end:]) is not None)
             # 建成23个社工站和1个社工中心: the text before the second count is the first one's object
+            own = _CONDITION.sub("", own) if not _CONDITION.fullmatch(own) else own  # 收入扣除…后增长: 收入
             joined = (not own or re.fullmatch(r"[、和及与]+", own) or _CONDITION.fullmatch(own)
                       or (counted and prev > 0 and own[-1] in "、和及与"))
             if not joined:
