@@ -50,7 +50,6 @@ class Lexicon:
             r"(?P<num>\d+(?:\.\d+)?)(?:\s*(?:%|)\s*(?P<sep>[-—–~～至到])\s*(?P<max>\d+(?:\.\d+)?))?"
             rf"\s*(?P<more>多|余)?\s*(?P<unit>(?:万|亿)?(?:{units}))")
 
-
     @cached_property
     def not_value_after(self) -> re.Pattern[str]:
         return _alternation(self.not_values)
