@@ -251,3 +251,8 @@ def test_verbs_of_opening_and_building_in_the_review(text, status):
 
 def test_a_condition_inside_the_indicator_clause_is_not_part_of_the_indicator():
     assert targets("一般公共预算收入扣除留抵退税因素后增长6.3%。", "review")[0][:3] == ("fiscal_revenue", "growth", 6.3)
+
+
+def test_a_share_of_the_province_is_not_the_indicator():
+    found = targets("一是经济总量小。地区生产总值总量仅占全省的1.2%,规上工业增加值仅占全省的0.8%。", "review")
+    assert found == []

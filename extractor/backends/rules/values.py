@@ -107,11 +107,16 @@ def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _CLAUSE.finditer(text, start, end)]
 
 
+_SHARE_OF_WHOLE = re.compile(r"占(?:全省|全市|全国|全区|全州|全盟)")
+
+
 def code_of(indicator: str) -> tuple[str, str | None]:
     """(indicator_code, the synonym found) for an indicator phrase; a share of GDP is not GDP."""
     lex = lexicon()
     if is_share_of_gdp(indicator) and not any(s in indicator for s in lex.synonyms if lex.codes[s] == "rd_intensity"):
         return "other", None
+    if _SHARE_OF_WHOLE.search(indicator):
+        return "other", None  # 地区生产总值仅占全省的1.0%: a share of the province, not the indicator
     for synonym in lex.synonyms:
         if synonym in indicator:
             return lex.codes[synonym], synonym
