@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "SCALE.md")
     args = parser.parse_args(argv)
     text = bench(args.reports, args.latency, args.concurrency)
+    method = __doc__.split("\n\n", 1)[1].strip()
     args.out.write_text(f"Run {time.strftime('%Y-%m-%d')} on this 2-core machine, "
-                        f"`python -m benchmarks.scale --reports {args.reports}`:\n\n{text}\n", encoding="utf-8")
+                        f"`python -m benchmarks.scale --reports {args.reports}`:\n\n{text}\n\n"
+                        f"Method: {method}\n", encoding="utf-8")
     print(text, flush=True)
 
 
