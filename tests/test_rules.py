@@ -256,3 +256,9 @@ def test_a_condition_inside_the_indicator_clause_is_not_part_of_the_indicator():
 def test_a_share_of_the_province_is_not_the_indicator():
     found = targets("一是经济总量小。地区生产总值总量仅占全省的1.2%,规上工业增加值仅占全省的0.8%。", "review")
     assert found == []
+
+
+@pytest.mark.parametrize("text", ["建设开放式、体验式矿山博物馆。", "打造走得进、待得住的美丽街区。",
+                                  "鼓励和吸引民间资本参与补短板项目建设。"])
+def test_adjectives_and_verbs_before_a_name_do_not_share_it(text):
+    assert not any(name.startswith(("开放式", "走得进", "鼓励")) for name, _ in projects(text))

@@ -117,7 +117,7 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
                 candidates.append((*_strip_list_tail(side), False))
         names: dict[str, str] = {}  # name -> status
         for items, category, named in candidates:
-            for item in _shared_head(re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items)):
+            for item in _shared_head(items) or re.split(r"[、]|(?<=[^\d])和(?=[^\d])|及(?!以上)", items):
                 name = _project_name(item, category)
                 if name and name not in names and (is_project_name(name) or named and _is_listed_name(name)):
                     rest = item[item.find(name) + len(name):] if name in item else ""
@@ -146,17 +146,21 @@ def parse_projects(text: str, start: int, end: int, chunk: Chunk) -> list[Projec
 _SHORT_ITEM = 4  # characters: 新民、北极垃圾中转站 lists place names before the one full name
 
 
-def _shared_head(items: list[str]) -> list[str]:
-    """A list whose last item alone is a full name shares that name's tail with the short place
-    names before it (新民、北极垃圾中转站 -> 新民垃圾中转站, 北极垃圾中转站)."""
+def _shared_head(text: str) -> list[str]:
+    """The items of a 、 list whose last item alone is a full name: it shares that name's tail
+    with the short place names before it (新民、北极垃圾中转站 -> 新民垃圾中转站, 北极垃圾中转站).
+    Empty for any other text."""
+    items = text.split("、")
     last = items[-1].strip()
-    if len(items) < 2 or not has_name_head(last):
-        return items
+    if len(items) < 2 or re.search(r"和|及|与", text) or not has_name_head(last):
+        return []
     out = []
     for item in items[:-1]:
         own = item.strip(" “”")
-        if 2 <= len(own) <= _SHORT_ITEM and len(own) < len(last) and not has_name_head(own):
-            out.append(own + last[len(own):])
+        tail = last[len(own):]
+        if (2 <= len(own) <= _SHORT_ITEM and len(own) < len(last) and not has_name_head(own)
+                and not own.endswith(("式", "性", "的")) and not _WORKS_TAIL.search(own) and not tail.startswith("的")):
+            out.append(own + tail)  # not 开放式、体验式…馆 (one museum), 走得进、待得住的…, 道路提升、…
         else:
             out.append(item)
     return [*out, items[-1]]
