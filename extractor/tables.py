@@ -279,14 +279,7 @@ def _write_dta(path: Path, columns: list[Column], rows: list[dict]) -> None:
             frame[column.name] = series.astype("Int8")
     buffer = io.BytesIO()
     frame.to_stata(buffer, write_index=False, version=118, value_labels=labels or None)
-    _write_bytes(path, buffer.getvalue())
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_atomic(path, buffer.getvalue())
 
 
 _ENUM_COLUMNS = {"report_type", "measure", "period", "kind", "comparator", "firmness", "indicator_code",
@@ -300,7 +293,7 @@ def _write(folder: Path, name: str, columns: list[Column], rows: list[dict], fmt
     elif fmt == "parquet":
         buffer = io.BytesIO()
         _frame(columns, rows).to_parquet(buffer, index=False)
-        _write_bytes(path, buffer.getvalue())
+        write_atomic(path, buffer.getvalue())
     else:
         _write_dta(path, columns, rows)
     return path
