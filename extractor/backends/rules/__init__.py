@@ -62,7 +62,7 @@ def _extract(chunk: Chunk) -> ChunkRecords:
     text = chunk.text
     records = ChunkRecords()
     paragraphs = paragraph_spans(text)
-    table_lines = [p for p in paragraphs if "\n" in text[p[0]:p[1]]]
+    table_lines = {p for p in paragraphs if "\n" in text[p[0]:p[1]]}
     summary_done = False
     in_list = False
     headline_list = False
@@ -90,12 +90,11 @@ def _extract(chunk: Chunk) -> ChunkRecords:
                 headline_list = headline_list or len(para[b:e].strip(" :：")) < MIN_PASSAGE
             else:
                 rest_start = ps
-            has_marker = any(m in para for m in lexicon().list_markers)
+            marker = next((m for m in lexicon().list_markers if m in para), None)
             opens_with_item = ENUM_ITEM.match(para) is not None
-            is_list = (has_marker and ENUM_ITEM.search(para[10:])) or (in_list and opens_with_item)
-            in_list = has_marker or (in_list and opens_with_item)  # a 民生实事 heading announces the list
-            inline = [] if is_list or not has_marker else parse_inline_list(
-                text, ps, pe, chunk, next(m for m in lexicon().list_markers if m in para))
+            is_list = (marker and ENUM_ITEM.search(para[10:])) or (in_list and opens_with_item)
+            in_list = marker is not None or (in_list and opens_with_item)  # a 民生实事 heading announces the list
+            inline = [] if is_list or marker is None else parse_inline_list(text, ps, pe, chunk, marker)
             if is_list:
                 records.commitments.extend(parse_listed(text, ps, pe, chunk))
             elif inline:

@@ -10,12 +10,11 @@ from pydantic import ValidationError
 from ...chunk import Chunk
 from ...models import Commitment, Target
 from .lexicon import lexicon
-from .targets import COUNT_UNITS, parse_goals
+from .targets import COUNT_CLASSIFIERS, COUNT_UNITS, parse_goals
 from .values import ENUM_ITEM, clean_indicator, code_of, find_values, is_hedge, is_verb, segments
 
 
 _POLICY = re.compile(r"(政策|新政|条例|意见|措施|举措|规定|省政府|市政府|活力)$")  # 人才新政23条, 省政府17项
-_COUNT_CLASSIFIERS = {"个", "家", "所", "座", "条", "套", "栋", "件", "场", "项", "宗", "处", "名", "户", "张", "辆", "台", "间"}
 _SKIP_AFTER_VALUE = re.compile(r"^(以上|及以上)?(的)?(项目|企业|工业企业|制造业项目|重点项目|市场主体)")
 
 
@@ -30,7 +29,7 @@ def is_measured(indicator: str, unit: str) -> bool:
     a verb whose object came earlier, a bare generic word, or the articles of a policy."""
     if _DANGLING.search(indicator) or indicator.strip("“”") in _BARE:
         return False
-    if unit in _COUNT_CLASSIFIERS and _VERB_END.search(indicator):
+    if unit in COUNT_CLASSIFIERS and _VERB_END.search(indicator):
         return False
     return not (unit == "条" and _ARTICLES.search(indicator))
 
@@ -86,7 +85,7 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
             evidence = text[draft.ev_start:draft.ev_end].strip(" ,，、")
             category = category_of(indicator) or (category_of(sentence) if listed else None)
             code, _ = code_of(indicator)
-            if not category and base_unit in _COUNT_CLASSIFIERS and ("、" in indicator or _POLICY.search(indicator)):
+            if not category and base_unit in COUNT_CLASSIFIERS and ("、" in indicator or _POLICY.search(indicator)):
                 continue  # a count of the names just listed (they are projects), or of a policy's articles
             try:
                 if category and code in {"other", "urban_jobs"}:
@@ -103,10 +102,6 @@ def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool
     return targets, commitments
 
 
-
-
-
-
 def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitment]:
     """Items of an enumerated livelihood list (民生实事: 一是…二是…)."""
     year = int(chunk.context["plan_year"])
@@ -117,24 +112,13 @@ def parse_listed(text: str, start: int, end: int, chunk: Chunk) -> list[Commitme
         item_end = marks[i + 1] if i + 1 < len(marks) else len(body)
         item = body[mark:item_end]
         item = re.split(r"[；;。\n]", item)[0].strip(" ，,")
-        for ss, se in [(0, len(item))] if item else []:
-            for clause in re.split(r"[，,]", item[ss:se]):
-                clause = clause.strip()
-                if len(clause) < 4:
-                    continue
-                values = find_values(clause, chinese_counts=True)
-                v = values[0] if values else None
-                description = clean_indicator(re.sub(r"\d+(?:\.\d+)?\s*\S{0,3}?(个|家|所|座|条|公里|万平方米|平方米|%|套|户|人|场|间)(以上|左右)?", "", clause))
-                if len(description) < 3:
-                    continue
-                try:
-                    out.append(Commitment(
-                        description=description[:40], category=category_of(clause) or "other",
-                        quantity=v.number if v else None, quantity_max=v.number_max if v else None,
-                        unit=v.unit if v else None, comparator=v.comparator if v else "none",
-                        year=year, listed=True, evidence=clause))
-                except ValidationError:
-                    continue
+        for clause in re.split(r"[，,]", item):
+            clause = clause.strip()
+            if len(clause) < 4:
+                continue
+            description = clean_indicator(re.sub(r"\d+(?:\.\d+)?\s*\S{0,3}?(个|家|所|座|条|公里|万平方米|平方米|%|套|户|人|场|间)(以上|左右)?", "", clause))
+            if len(description) >= 3 and (commitment := _listed(clause, year, description)):
+                out.append(commitment)
     return out
 
 
@@ -158,7 +142,7 @@ def parse_inline_list(text: str, start: int, end: int, chunk: Chunk, marker: str
         if counted and lead_in:
             items = _inline_items(_INLINE_END.sub("", body[found.end() + 1:sentence_end]))
             if len(items) >= INLINE_MIN_ITEMS:
-                return [c for item in items if (c := _listed(item, year))]
+                return [c for item in items if (c := _listed(item, year, item))]
     return []
 
 
@@ -173,11 +157,12 @@ def _inline_items(tail: str) -> list[str]:
     return items
 
 
-def _listed(item: str, year: int) -> Commitment | None:
+def _listed(item: str, year: int, description: str) -> Commitment | None:
+    """An item of a 民生实事 list as a listed commitment, with its first quantity if any."""
     values = find_values(item, chinese_counts=True)
     v = values[0] if values else None
     try:
-        return Commitment(description=item[:40], category=category_of(item) or "other",
+        return Commitment(description=description[:40], category=category_of(item) or "other",
                           quantity=v.number if v else None, quantity_max=v.number_max if v else None,
                           unit=v.unit if v else None, comparator=v.comparator if v else "none",
                           year=year, listed=True, evidence=item)

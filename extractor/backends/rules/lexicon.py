@@ -59,6 +59,11 @@ class Lexicon:
         return _alternation(self.about)
 
     @cached_property
+    def bound_after(self) -> re.Pattern[str]:
+        """The words after a number that bound it (左右, 以上, 以内)."""
+        return _alternation((*self.about, "以上", "及以上", "以内", "以下"))
+
+    @cached_property
     def stage_verbs(self) -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
         """Per part ("review", "plan"): one search for its stage verbs, longest first (a search finds
         the earliest verb, and the longest of those that start there), and each verb's status."""

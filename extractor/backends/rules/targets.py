@@ -14,8 +14,8 @@ from .lexicon import lexicon
 from .values import Value, clauses, clean_indicator, code_of, find_values, is_verb, segments, status_of
 
 
-COUNT_UNITS = {"个", "家", "所", "座", "条", "套", "栋", "件", "场", "项", "宗", "处", "名", "户", "张", "辆", "台", "间",
-               "公里", "公顷", "亩", "米"}
+COUNT_CLASSIFIERS = {"个", "家", "所", "座", "条", "套", "栋", "件", "场", "项", "宗", "处", "名", "户", "张", "辆", "台", "间"}
+COUNT_UNITS = COUNT_CLASSIFIERS | {"公里", "公顷", "亩", "米"}  # what a verb can count before its object
 
 
 @dataclass
@@ -67,17 +67,16 @@ def parse_goals(text: str, start: int, end: int, counted_objects: bool = False) 
                 carried = re.sub(r"(建设|工作)$", "", subject)
             counted = (counted_objects and value.unit.lstrip("万亿") in COUNT_UNITS
                        and _COUNTED_NOUN.match(clause[value.end:]) is not None)
+            own = _CONDITION.sub("", own)  # 收入扣除…后增长: 收入
             # 建成23个社工站和1个社工中心: the text before the second count is the first one's object
-            own = _CONDITION.sub("", own) if not _CONDITION.fullmatch(own) else own  # 收入扣除…后增长: 收入
-            joined = (not own or re.fullmatch(r"[、和及与]+", own) or _CONDITION.fullmatch(own)
+            joined = (not own or re.fullmatch(r"[、和及与]+", own)
                       or (counted and prev > 0 and own[-1] in "、和及与"))
             if not joined:
                 subject, subject_start = own, cs + prev + clause[prev:value.start].find(own[:2])
                 ev_start = subject_start
-            elif counted:
-                raw = clause[prev:value.start].strip(" 、")
-                raw = "" if prev > 0 else raw
-                drafts.append(Draft(raw, value, cs + prev + clause[prev:value.start].find(raw[:1]) if raw else cs + value.start,
+            elif counted:  # the verb before the first count, for the caller to complete with its object
+                verb = "" if prev > 0 else clause[:value.start].strip(" 、")
+                drafts.append(Draft(verb, value, cs + clause.find(verb[:1]) if verb else cs + value.start,
                                     cs + value.end))
                 prev = value.end
                 continue

@@ -75,12 +75,8 @@ def find_values(text: str, chinese_counts: bool = False) -> list[Value]:
         if measure in {"growth", "points"} and any(w in lead[-5:] for w in _NEGATIVE):
             number = -number
             number_max = -number_max if number_max is not None else None
-        end = m.end()
-        for word in sorted((*lex.about, "以上", "及以上", "以内", "以下"), key=len, reverse=True):
-            if text.startswith(word, end):
-                end += len(word)
-                break
-        values.append(Value(m.start(), end, number, number_max, unit, comparator, measure))
+        bound = lex.bound_after.match(text, m.end())  # 左右, 以上: part of the value's evidence
+        values.append(Value(m.start(), bound.end() if bound else m.end(), number, number_max, unit, comparator, measure))
     for m in _CN_NUM.finditer(text) if chinese_counts else ():
         number = chinese_numeral(m.group("cn"))
         if number and not any(v.start <= m.start() < v.end for v in values):
