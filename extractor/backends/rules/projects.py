@@ -24,16 +24,19 @@ _ROUTE = re.compile(r"\d+(?:国道|省道|县道|高速|号)")  # 207国道过�
 _NOT_A_NAME = re.compile(r"^(以上|成功|项目|招商|设的|[(（])|实际|金额|进度|申报|入库|举办|%")
 
 
+def _not_a_name(name: str) -> bool:
+    """What no name is: a quantity, a fragment, a kind of facility or a description."""
+    return bool(_QUANTITY_END.search(name) or _NOT_A_NAME.search(name)) or is_kind(name)
+
+
 def is_project_name(name: str) -> bool:
     lex = lexicon()
-    if _QUANTITY_END.search(name) or _NOT_A_NAME.search(name):
+    if _not_a_name(name):
         return False
     if not 2 <= len(name) <= 32 or re.match(r"[\d.]", name) and not (_CAPACITY.match(name) or _ROUTE.match(name)):
         return False
     if "项目" in name and not re.search(r"项目(?:[一二三四五六七八九十]期)?$", name):
         return False  # 提高项目的, 项目落地转化: the word, not a name
-    if is_kind(name):
-        return False
     if "的" in name and not has_name_head(name.rsplit("的", 1)[1]):
         return False  # 三大医院的收购: what follows 的 is no facility
     if lex.not_name_words.search(name) and not name.endswith(("项目", "工程")):
@@ -193,9 +196,8 @@ def _is_listed_name(name: str) -> bool:
     """An item of a list closed by 等…项目 is a project by the text's own word, head or not
     (a company's or a product's name), unless it is an activity or a count."""
     lex = lexicon()
-    return (2 <= len(name) <= 24 and not _QUANTITY_END.search(name) and not _NOT_A_NAME.search(name)
-            and not lex.not_name_words.search(name) and not re.match(r"^[\d.]", name)
-            and not is_verb(name) and not is_kind(name))
+    return (2 <= len(name) <= 24 and not _not_a_name(name) and not lex.not_name_words.search(name)
+            and not re.match(r"^[\d.]", name) and not is_verb(name))
 
 
 def _strip_list_tail(items: str) -> tuple[str, str]:
@@ -227,7 +229,7 @@ def _project_name(item: str, category: str) -> str:
                   r"探索|拓展|加大|支持|深化|创建|了|以)+", "", name)
     name = _INVEST_PREFIX.sub("", name)
     name = re.sub(r"(等)?(建设|项目建设|前期工作|主体工程|试运营|改造提质)$", "", name).strip("“”")
-    if category and not any(h in name for h in lexicon().name_heads):
+    if category and not has_name_head(name):
         name = name + re.sub(r"(项目|建设)$", "", category).strip("“”")
         if category.endswith("项目") and not name.endswith("项目"):
             name += "项目"
