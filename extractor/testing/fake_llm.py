@@ -26,15 +26,17 @@ import time
 import urllib.request
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable
 
 from ..backends.rules import extract_chunk
 from ..chunk import Chunk, make_chunks
-from ..ingest import load_document, split_reports
+from ..config import load_settings
 from ..cost import count_tokens as _count
+from ..ingest import load_document, split_reports
 from ..prompting import parse_user_message
+
 
 @lru_cache(maxsize=64)
 def count_tokens(text: str) -> int:
@@ -49,35 +51,28 @@ class _Answer:
     completion_tokens: int
 
 
-# Answers worked out before serving (`warm`), by chunk text and part: a real endpoint computes
-# on its own machines, and this server shares the benchmark's two cores with the client.
-_WARM: dict[tuple[str, str], tuple[str, int, int]] = {}
-
-
 def _rules_answer(chunk: Chunk) -> tuple[str, int, int]:
     """The rules backend's records for a chunk as JSON, the chunk text's tokens and the answer's."""
     arguments = json.dumps(extract_chunk(chunk).model_dump(mode="json") if chunk.text else {}, ensure_ascii=False)
     return arguments, _count(chunk.text), _count(arguments)
 
 
-def warm(paths: list[Path], chunk_chars: int = 4000) -> int:
-    """Work out the answers to every chunk of these files (chunked as a run with this chunk
-    budget chunks them) before serving; returns how many."""
-    for path in paths:
-        for report in split_reports(load_document(path)):
-            for chunk in make_chunks(report, chunk_chars):
-                _WARM[(chunk.text, chunk.part)] = _rules_answer(chunk)
-    return len(_WARM)
+def worked_out(paths: list[Path]) -> dict[tuple[str, str], tuple[str, int, int]]:
+    """The answers to every chunk of these files, chunked as a run with the same settings
+    chunks them, by chunk text and part: a real endpoint computes on its own machines, and this
+    server shares the benchmark's two cores with the client."""
+    budget = load_settings().chunk_chars
+    return {(chunk.text, chunk.part): _rules_answer(chunk)
+            for path in paths for report in split_reports(load_document(path))
+            for chunk in make_chunks(report, budget)}
 
 
 @lru_cache(maxsize=4096)
 def _answer(user: str) -> _Answer:
-    """The answer to a user message, and its token counts. Memoized, and worked out beforehand
-    for the chunks of the files given to `warm`."""
+    """The answer to a user message, and its token counts; memoized."""
     context, text = parse_user_message(user)
-    part = context.pop("part")
-    known = _WARM.get((text, part))
-    arguments, text_tokens, completion_tokens = known or _rules_answer(Chunk("fake", 0, 0, len(text), text, "", part, context))
+    chunk = Chunk("fake", 0, 0, len(text), text, "", context.pop("part"), context)
+    arguments, text_tokens, completion_tokens = _rules_answer(chunk)
     return _Answer(arguments, _count(user), text_tokens, completion_tokens)
 
 
@@ -129,8 +124,9 @@ class FakeOpenAIServer:
 
     def __init__(self, latency: float = 0.0, faults: Callable[[int], str | None] | None = None,
                  retry_after: float = 0.05, hang_seconds: float = 5.0, max_chunk_chars: int | None = None,
-                 oversize: str = "length"):
+                 oversize: str = "length", known: dict[tuple[str, str], tuple[str, int, int]] | None = None):
         self.latency, self.faults = latency, faults or (lambda n: None)
+        self._known = known or {}  # answers worked out before serving (`worked_out`)
         self.retry_after, self.hang_seconds = retry_after, hang_seconds
         self.max_chunk_chars, self.oversize = max_chunk_chars, oversize
         self.chunk_sizes: list[int] = []  # report-text length of every request, in arrival order
@@ -240,8 +236,16 @@ class FakeOpenAIServer:
             self.chunk_sizes.append(size)
         return size
 
+    def _answer(self, user: str) -> _Answer:
+        context, text = parse_user_message(user)
+        known = self._known.get((text, context["part"]))
+        if known is None:
+            return _answer(user)
+        arguments, text_tokens, completion_tokens = known
+        return _Answer(arguments, _count(user), text_tokens, completion_tokens)
+
     def completion(self, body: dict, fault: str | None) -> dict:
-        answer = _answer(self._user(body))
+        answer = self._answer(self._user(body))
         arguments, completion_tokens = answer.arguments, answer.completion_tokens
         finish_reason = "tool_calls" if body.get("tools") else "stop"
         if fault == "length":
@@ -321,8 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", type=Path, nargs="*", default=[],
                         help="report files whose chunks' answers are worked out before serving")
     args = parser.parse_args(argv)
-    warm(args.warm)
-    server = FakeOpenAIServer(latency=args.latency)
+    server = FakeOpenAIServer(latency=args.latency, known=worked_out(args.warm))
     print(server.base_url, flush=True)
     try:
         server.serve_forever()
