@@ -163,8 +163,9 @@ def _compact_schema_text(model: type[LLMChunkRecords], *args: Any, **kwargs: Any
 
 
 # Requests in flight share clients (connection pools) of at most this many connections: the
-# HTTP pool checks every connection of its pool for each request it places, so one pool of 256
-# costs the client more CPU per request than four of 64 (benchmarks/SCALE.md).
+# HTTP pool checks every connection of its pool for each request it places. At concurrency 256
+# (1,000 reports against the fake server) the client spent 35 s of CPU with one pool, 32 s with
+# pools of 64 and 27.5 s with pools of 16.
 CONNECTIONS_PER_CLIENT = 16
 
 
