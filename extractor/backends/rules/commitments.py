@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ...chunk import Chunk
 from ...models import Commitment, Target
-from .lexicon import lexicon
+from .lexicon import first_group, lexicon
 from .targets import COUNT_CLASSIFIERS, COUNT_UNITS, parse_goals
 from .values import ENUM_ITEM, clean_indicator, code_of, find_values, is_hedge, is_verb, segments
 
@@ -36,12 +36,7 @@ def is_measured(indicator: str, unit: str) -> bool:
 
 def category_of(text: str) -> str | None:
     lex = lexicon()
-    if any(w in text for w in lex.target_fields):
-        return None
-    for category, words in lex.categories.items():
-        if any(w in text for w in words):
-            return category
-    return None
+    return None if any(w in text for w in lex.target_fields) else first_group(text, lex.categories)
 
 
 def parse_plan_goals(text: str, start: int, end: int, chunk: Chunk, listed: bool) -> tuple[list[Target], list[Commitment]]:

@@ -95,6 +95,11 @@ class Lexicon:
         return _alternation(self.programme_words)
 
 
+def first_group(text: str, groups: dict[str, list[str]]) -> str | None:
+    """The first group (in the lexicon's order) that has a word in the text."""
+    return next((name for name, words in groups.items() if any(w in text for w in words)), None)
+
+
 def _alternation(words, template: str = "(?:{})") -> re.Pattern[str]:
     """One compiled search for any of the words (a never-matching one for none): the rules test
     thousands of phrases against each word list, which a loop over the words makes slow."""

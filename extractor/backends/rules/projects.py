@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from ...chunk import Chunk
 from ...models import Project
-from .lexicon import lexicon
+from .lexicon import first_group, lexicon
 from .values import LEADING, clauses, is_verb, to_number
 
 
@@ -82,10 +82,7 @@ def has_name_head(name: str) -> bool:
 
 
 def sector_of(name: str) -> str:
-    for sector, words in lexicon().sectors.items():
-        if any(w in name for w in words):
-            return sector
-    return "other"
+    return first_group(name, lexicon().sectors) or "other"
 
 
 def _verb_in(clause: str, verbs: tuple[re.Pattern[str], dict[str, str]]) -> tuple[int, str, str] | None:
